@@ -65,7 +65,9 @@ class Request:
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            raise ApiError(400, "10015", "Bad Request", f"The request body is not JSON: {exc}") from None
+            raise ApiError(
+                400, "10015", "Bad Request", f"The request body is not JSON: {exc}"
+            ) from None
 
 
 @dataclass
@@ -170,7 +172,9 @@ class Router:
                 request.path_params = m.groupdict()
                 return handler
         if allowed:
-            raise ApiError(405, "10006", "Method not allowed", f"{request.method} is not allowed here.")
+            raise ApiError(
+                405, "10006", "Method not allowed", f"{request.method} is not allowed here."
+            )
         raise not_found(f"The path {request.path}")
 
     def operations(self) -> list[tuple[str, str]]:

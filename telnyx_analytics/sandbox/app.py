@@ -87,7 +87,9 @@ class App:
     def handle(self, request: Request) -> Response:
         """Answer one API request (path relative to ``/v2``)."""
         try:
-            request.account = self.account_for_key(_bearer(request.headers.get("authorization", "")))
+            request.account = self.account_for_key(
+                _bearer(request.headers.get("authorization", ""))
+            )
             handler = self.router.match(request)
             if request.account.readonly and request.method in ("POST", "DELETE", "PATCH", "PUT"):
                 raise ApiError(403, "10010", "Forbidden", "This API key is read-only.")
@@ -96,9 +98,9 @@ class App:
             return err.response(with_message=request.path.startswith("/session_analysis"))
         except Exception:  # a bug in the sandbox: answer like the real service would
             log.exception("sandbox error on %s %s", request.method, request.path)
-            return ApiError(500, "10007", "Unexpected error", "An unexpected error occured.").response(
-                with_message=request.path.startswith("/session_analysis")
-            )
+            return ApiError(
+                500, "10007", "Unexpected error", "An unexpected error occured."
+            ).response(with_message=request.path.startswith("/session_analysis"))
 
     def download(self, path: str) -> Response:
         """Answer a request on the download origin (no key needed there)."""

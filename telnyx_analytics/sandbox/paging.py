@@ -101,8 +101,11 @@ def cursor_page(req: Request, *, max_size: int = MAX_SIZE, status: int = 422) ->
     before = None if before in (None, "", "null") else before
     if after is not None and before is not None:
         raise ApiError(
-            status, "10032", "Unprocessable entity",
-            "page[after] and page[before] cannot be used together.", parameter="page[after]",
+            status,
+            "10032",
+            "Unprocessable entity",
+            "page[after] and page[before] cannot be used together.",
+            parameter="page[after]",
         )
     return Cursor(
         decode_cursor("page[after]", after, status) if after is not None else None,
@@ -112,7 +115,9 @@ def cursor_page(req: Request, *, max_size: int = MAX_SIZE, status: int = 422) ->
 
 
 def uses_cursor(req: Request) -> bool:
-    return any(req.arg(k) not in (None, "", "null") for k in ("page[after]", "page[before]", "page[limit]"))
+    return any(
+        req.arg(k) not in (None, "", "null") for k in ("page[after]", "page[before]", "page[limit]")
+    )
 
 
 def cursor_cut(cursor: Cursor, total: int) -> tuple[slice, dict]:

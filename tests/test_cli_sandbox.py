@@ -1,0 +1,197 @@
+"""``telnyx-analytics sandbox`` and the command line's skeleton.
+
+The server runs as a real subprocess (``python -m telnyx_analytics.cli``): the test reads
+its first line, talks to it over HTTP on 127.0.0.1, then stops it with a signal.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from telnyx_analytics import __version__
+from telnyx_analytics.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Server:
+    """A ``telnyx-analytics sandbox`` subprocess and the lines it printed."""
+
+    def __init__(self, *args: str) -> None:
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "telnyx_analytics.cli", "sandbox", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # A thread reads stdout so that a test can wait for a line with a deadline.
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def readline(self, timeout: float = 30) -> str:
+        """The next line of stdout; fails the test instead of hanging."""
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no output from the sandbox within {timeout} s")
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:  # type: ignore[union-attr]
+            self.lines.put(line)
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        try:
+            _, stderr = self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, stderr = self.proc.communicate()
+        return self.proc.returncode, stderr
+
+
+@pytest.fixture
+def launch() -> Iterator[type[Server]]:
+    started: list[Server] = []
+
+    class Tracked(Server):
+        def __init__(self, *args: str) -> None:
+            super().__init__(*args)
+            started.append(self)
+
+    yield Tracked
+    for server in started:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.communicate()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sandbox_prints_its_url_first_serves_and_stops_cleanly(
+    launch: type[Server], signum: int
+) -> None:
+    server = launch("--port", "0", "--days", "3", "--seed", "4")
+    first = server.readline()
+    match = re.fullmatch(r"base_url: (http://127\.0\.0\.1:\d+/v2)\n", first)
+    assert match, first
+    base_url = match.group(1)
+    second = server.readline()
+    assert re.fullmatch(r"download_origin: http://127\.0\.0\.1:\d+\n", second), second
+
+    assert requests.get(base_url + "/reports/mdrs", timeout=10).status_code == 401
+    r = requests.get(
+        base_url + "/reports/mdrs",
+        params={"page[size]": 2},
+        headers={"Authorization": "Bearer KEY_cli_test"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["meta"]["page_size"] == 2
+
+    code, stderr = server.stop(signum)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_keys_faults_and_latency_flags_take_effect(launch: type[Server]) -> None:
+    server = launch(
+        "--keys", "KEY_one,KEY_two", "--faults", "429=1", "--latency", "100", "--days", "2"
+    )
+    base_url = server.readline().removeprefix("base_url: ").strip()
+    started = time.perf_counter()
+    r = requests.get(
+        base_url + "/reports/mdrs", headers={"Authorization": "Bearer KEY_one"}, timeout=10
+    )
+    assert time.perf_counter() - started >= 0.1
+    assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+    code, _ = server.stop()
+    assert code == 0
+
+    server = launch("--keys", "KEY_one,KEY_two", "--days", "2")
+    base_url = server.readline().removeprefix("base_url: ").strip()
+    url = base_url + "/reports/mdrs"
+    assert requests.get(url, headers={"Authorization": "Bearer KEY_two"}, timeout=30).ok
+    other = requests.get(url, headers={"Authorization": "Bearer KEY_three"}, timeout=10)
+    assert other.status_code == 401
+    assert server.stop()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["sandbox", "--faults", "bogus=0.1"], "bogus"),
+        (["sandbox", "--faults", "429=2"], "between 0 and 1"),
+        (["sandbox", "--port", "70000"], "--port"),
+        (["sandbox", "--until", "31/12/2024"], "YYYY-MM-DD"),
+        (["sandbox", "--days", "0"], "--days"),
+        (["sandbox", "--latency", "-5"], "--latency"),
+        (["sandbox", "--report-failure-rate", "1.5"], "--report-failure-rate"),
+        (["sandbox", "--keys", ","], "--keys"),
+        (["sandbox", "--nope"], "--nope"),
+        (["frobnicate"], "frobnicate"),
+        ([], "COMMAND"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], named: str
+) -> None:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("telnyx-analytics") and named in err
+
+
+def test_a_busy_port_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["sandbox", "--port", str(port), "--days", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "cannot listen on 127.0.0.1" in err and "in use" in err.lower()
+    assert "Traceback" not in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"telnyx-analytics {__version__}"
+
+
+def test_help_lists_the_sandbox_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in (
+        "--host",
+        "--port",
+        "--seed",
+        "--days",
+        "--until",
+        "--scale",
+        "--latency",
+        "--faults",
+        "--keys",
+        "--report-delay",
+        "--report-failure-rate",
+    ):
+        assert flag in out
