@@ -85,11 +85,11 @@ from .spec import (
     CDR_AGGREGATION_KEYS,
     CDR_AGGREGATIONS,
     CDR_BREAKDOWN_KEYS,
+    CDR_FIELDS,
     CDR_PRODUCT_BREAKDOWNS,
     MDR_AGGREGATION_KEYS,
     MDR_AGGREGATIONS,
 )
-from .views import CDR_FIELDS
 
 log = logging.getLogger("telnyx_analytics.sandbox.jobs")
 

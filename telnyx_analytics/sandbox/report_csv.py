@@ -30,19 +30,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from . import usage
+from .spec import CDR_COLUMNS
 
 PRICE_DECIMALS = 4  # message, call and lookup rates and costs (docs/sandbox.md, "Money")
 WIRELESS_COST_DECIMALS = 6
 WIRELESS_RATE_DECIMALS = 4
 
-CDR_COLUMNS: tuple[str, ...] = (
-    "call_leg_id", "call_session_id", "start_timestamp_utc", "answer_timestamp",
-    "end_timestamp", "direction", "origination_number", "terminating_number",
-    "origination_country", "terminating_country", "terminating_number_type", "product",
-    "connection_id", "connection_name", "tags", "billing_group_id", "billing_group_name",
-    "status", "hangup_cause", "call_duration", "billable_time", "rate", "cost", "currency",
-    "sip_call_id", "mos", "pdd",
-)  # fmt: skip
 
 MDR_COLUMNS: tuple[str, ...] = (
     "id", "created_at", "direction", "message_type", "status", "cli", "cld", "country_code",

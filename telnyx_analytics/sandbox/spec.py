@@ -86,3 +86,35 @@ SESSION_EXPAND: Final = ("record", "none")
 SESSION_MAX_DEPTH_DEFAULT: Final = 2
 SESSION_MAX_DEPTH_MIN: Final = 1
 SESSION_MAX_DEPTH_MAX: Final = 5
+
+
+# -- CDR report fields (report_csv.py writes the CDR CSV in CDR_COLUMNS order) ---------
+
+#: The CDR detail report's columns, in the order a report writes them (docs/frames.md).
+CDR_COLUMNS: list[str] = [
+    "call_leg_id", "call_session_id", "start_timestamp_utc", "answer_timestamp",
+    "end_timestamp", "direction", "origination_number", "terminating_number",
+    "origination_country", "terminating_country", "terminating_number_type", "product",
+    "connection_id", "connection_name", "tags", "billing_group_id", "billing_group_name",
+    "status", "hangup_cause", "call_duration", "billable_time", "rate", "cost", "currency",
+    "sip_call_id", "mos", "pdd",
+]  # fmt: skip
+
+#: The same columns grouped as ``GET .../voice/fields`` answers them; each column is in
+#: exactly one group.
+CDR_FIELDS: dict[str, list[str]] = {
+    "Billing": [
+        "billable_time", "rate", "cost", "currency", "billing_group_id", "billing_group_name",
+    ],
+    "Interaction Data": [
+        "call_leg_id", "call_session_id", "origination_number", "terminating_number",
+        "start_timestamp_utc", "answer_timestamp", "end_timestamp", "direction",
+        "call_duration", "status", "hangup_cause",
+    ],
+    "Number Information": [
+        "origination_country", "terminating_country", "terminating_number_type",
+    ],
+    "Telephony Data": [
+        "product", "connection_id", "connection_name", "tags", "sip_call_id", "mos", "pdd",
+    ],
+}  # fmt: skip

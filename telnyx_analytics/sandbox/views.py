@@ -56,6 +56,7 @@ import pandas as pd
 from . import spec
 from ._web import ApiError, Request, Response, Router, bad_parameter
 from .paging import Page, cursor_cut, cursor_page, number_page, uses_cursor
+from .spec import CDR_FIELDS
 from .usage import (
     cdr_usage_rows,
     format_money,
@@ -68,38 +69,6 @@ from .usage import (
 )
 
 log = logging.getLogger("telnyx_analytics.sandbox.views")
-
-# -- CDR report fields (jobs.py writes the CDR CSV in CDR_COLUMNS order) -------------------
-
-#: The CDR detail report's columns, in the order a report writes them (docs/frames.md).
-CDR_COLUMNS: list[str] = [
-    "call_leg_id", "call_session_id", "start_timestamp_utc", "answer_timestamp",
-    "end_timestamp", "direction", "origination_number", "terminating_number",
-    "origination_country", "terminating_country", "terminating_number_type", "product",
-    "connection_id", "connection_name", "tags", "billing_group_id", "billing_group_name",
-    "status", "hangup_cause", "call_duration", "billable_time", "rate", "cost", "currency",
-    "sip_call_id", "mos", "pdd",
-]  # fmt: skip
-
-#: The same columns grouped as ``GET .../voice/fields`` answers them; each column is in
-#: exactly one group.
-CDR_FIELDS: dict[str, list[str]] = {
-    "Billing": [
-        "billable_time", "rate", "cost", "currency", "billing_group_id", "billing_group_name",
-    ],
-    "Interaction Data": [
-        "call_leg_id", "call_session_id", "origination_number", "terminating_number",
-        "start_timestamp_utc", "answer_timestamp", "end_timestamp", "direction",
-        "call_duration", "status", "hangup_cause",
-    ],
-    "Number Information": [
-        "origination_country", "terminating_country", "terminating_number_type",
-    ],
-    "Telephony Data": [
-        "product", "connection_id", "connection_name", "tags", "sip_call_id", "mos", "pdd",
-    ],
-}  # fmt: skip
-
 
 # -- the filtered-frame cache ----------------------------------------------------------------
 

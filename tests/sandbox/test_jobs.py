@@ -527,7 +527,7 @@ def test_cdr_detail_csv_is_the_ledger_window(app: App) -> None:
     assert len(frame) == len(rows) > 0
     assert csv_totals(frame) == micro_totals(rows)
     assert (frame["billable_time"].astype(int).sum()) == int(rows["billable_sec"].sum())
-    from telnyx_analytics.sandbox.views import CDR_FIELDS
+    from telnyx_analytics.sandbox.spec import CDR_FIELDS
 
     assert sorted(frame.columns) == sorted(f for fields in CDR_FIELDS.values() for f in fields)
 

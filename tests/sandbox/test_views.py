@@ -294,8 +294,8 @@ def test_cdr_fields_cover_the_report_columns_once(app: App) -> None:
     assert set(body) == {"Billing", "Interaction Data", "Number Information", "Telephony Data"}
     listed = [f for group in body.values() for f in group]
     assert len(listed) == len(set(listed))
-    assert set(listed) == set(views.CDR_COLUMNS)
-    assert body == views.CDR_FIELDS
+    assert set(listed) == set(spec.CDR_COLUMNS)
+    assert body == spec.CDR_FIELDS
 
 
 # -- paging edges ---------------------------------------------------------------------------
