@@ -1,0 +1,433 @@
+"""The client: one account, one base URL, one cached and retrying transport.
+
+Every public function of the package takes ``client=None`` and resolves it with
+:func:`get_client`: the given client, or the module-wide default that :func:`configure`
+sets (created lazily from the environment when never configured).
+
+>>> import telnyx_analytics as tx
+>>> client = tx.Client(api_key="KEY_EXAMPLE", base_url="http://127.0.0.1:9/v2", cache=False)
+>>> client
+Client(base_url='http://127.0.0.1:9/v2', cache=False, concurrency=4)
+>>> client.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from . import _pagination
+from ._http import DEFAULT_BASE_URL, RetryPolicy, Transport, default_cache_path
+from ._pagination import Style
+
+__all__ = ["Client", "configure", "get_client"]
+
+log = logging.getLogger("telnyx_analytics.client")
+
+API_KEY_ENV = "TELNYX_API_KEY"
+BASE_URL_ENV = "TELNYX_BASE_URL"
+
+
+class Client:
+    """A connection to the Telnyx reporting API for one account.
+
+    Parameters
+    ----------
+    api_key : str, optional
+        The account's API key. Default: ``$TELNYX_API_KEY``. A missing key is an error at
+        the first request, naming ``TELNYX_API_KEY``.
+    base_url : str, optional
+        Default: ``$TELNYX_BASE_URL``, else ``https://api.telnyx.com/v2``. Point it at a
+        sandbox (``sb.base_url``) to work without an account.
+    cache : path or bool, default True
+        The SQLite file of the HTTP cache. ``True``: the default location (see
+        :func:`telnyx_analytics._http.default_cache_path`; ``$TELNYX_ANALYTICS_CACHE``
+        overrides it). ``False``: no cache.
+    expire_after : float or timedelta or None, default 3600
+        Seconds a cached answer stays fresh; ``None`` keeps answers until cleared.
+    max_retries : int, default 5
+        Retries after the first attempt of a request.
+    timeout : float, default 30
+        Seconds to wait for a connection and for each read.
+    concurrency : int, default 4
+        Pages of one listing fetched at once.
+    progress : bool or None, default None
+        Progress bars while paging; ``None``: only in an interactive session or notebook.
+    retry_policy : RetryPolicy, optional
+        The waits between attempts (backoff from 0.5 s doubling to 8 s with jitter;
+        ``Retry-After`` honoured up to 60 s).
+
+    Examples
+    --------
+    >>> client = Client(api_key="KEY_EXAMPLE", base_url="http://127.0.0.1:9/v2", cache=False)
+    >>> client.concurrency, client.progress, client.cache_path
+    (4, False, None)
+    >>> "KEY_EXAMPLE" in repr(client)
+    False
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        cache: str | os.PathLike[str] | bool = True,
+        expire_after: float | timedelta | None = 3600,
+        max_retries: int = 5,
+        timeout: float = 30,
+        concurrency: int = 4,
+        progress: bool | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        if api_key is not None and not isinstance(api_key, str):
+            raise TypeError(f"api_key must be a str or None, got {type(api_key).__name__}")
+        if api_key is None:
+            api_key = os.environ.get(API_KEY_ENV) or None
+        api_key = api_key.strip() if api_key else None
+        if base_url is not None and not isinstance(base_url, str):
+            raise TypeError(f"base_url must be a str or None, got {type(base_url).__name__}")
+        base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        cache_path = _cache_path(cache)
+        expire_seconds = _expire_seconds(expire_after)
+        _check_int("max_retries", max_retries, 0)
+        _check_int("concurrency", concurrency, 1)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        if progress is not None and not isinstance(progress, bool):
+            raise TypeError(f"progress must be True, False or None, got {progress!r}")
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise TypeError(
+                f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}"
+            )
+
+        self.concurrency = concurrency
+        self.progress = _pagination.interactive() if progress is None else progress
+        settings: dict[str, Any] = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "expire_after": expire_seconds,
+            "timeout": float(timeout),
+            "max_retries": max_retries,
+            "policy": retry_policy,
+            "pool_size": concurrency,
+        }
+        try:
+            self._transport = Transport(cache_path=cache_path, **settings)
+        except (OSError, sqlite3.Error) as exc:
+            if cache is not True:
+                raise ValueError(f"cache: cannot open the SQLite file {cache_path}: {exc}") from exc
+            # The default location is unusable (a read-only home, say): work uncached
+            # rather than not at all, and say how to choose another place.
+            log.warning(
+                "HTTP cache off: cannot open %s (%s); set TELNYX_ANALYTICS_CACHE to a "
+                "writable path",
+                cache_path,
+                exc,
+            )
+            self._transport = Transport(cache_path=None, **settings)
+
+    # -- properties ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL (no trailing slash)."""
+        return self._transport.base_url
+
+    @property
+    def cache_path(self) -> Path | None:
+        """The SQLite file of the HTTP cache, or ``None`` when caching is off."""
+        return self._transport.cache_path
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt of a request."""
+        return self._transport.max_retries
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait for a connection and for each read."""
+        return self._transport.timeout
+
+    def __repr__(self) -> str:
+        cache = str(self.cache_path) if self.cache_path else False
+        return (
+            f"Client(base_url={self.base_url!r}, cache={cache!r}, "
+            f"concurrency={self.concurrency})"
+        )
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        cache: bool = True,
+    ) -> requests.Response:
+        """Send one API request, with retries; raise the typed error of a failed one.
+
+        Parameters
+        ----------
+        method : str
+            ``"GET"``, ``"POST"``, ``"DELETE"``...
+        path : str
+            Relative to ``base_url`` (``"/reports/mdrs"``), or an absolute URL under it.
+        params : mapping, optional
+            Query parameters; a list value repeats the key, ``None`` values are dropped.
+        json : any, optional
+            A JSON request body.
+        cache : bool, default True
+            ``False`` bypasses the cache for this call (neither read nor written), as for a
+            report still pending. Only GET answers are ever cached.
+
+        Returns
+        -------
+        requests.Response
+            A 2xx answer whose body, when JSON, is whole.
+
+        Examples
+        --------
+        >>> from telnyx_analytics.sandbox import serve
+        >>> with serve(seed=1) as sb, Client("KEY_DOC", sb.base_url, cache=False) as c:
+        ...     c.request("GET", "/reports/wdrs", params={"page[size]": 1}).status_code
+        200
+        """
+        response, _ = self._transport.request(
+            method, path, params=params, json_body=json, cache=cache
+        )
+        return response
+
+    def get_json(
+        self, path: str, params: Mapping[str, Any] | None = None, *, cache: bool = True
+    ) -> Any:
+        """GET ``path`` and return its decoded JSON body (see :meth:`request`).
+
+        Examples
+        --------
+        >>> from telnyx_analytics.sandbox import serve
+        >>> with serve(seed=1) as sb, Client("KEY_DOC", sb.base_url, cache=False) as c:
+        ...     sorted(c.get_json("/reports/wdrs", {"page[size]": 1}))
+        ['data', 'meta']
+        """
+        _, payload = self._transport.request("GET", path, params=params, cache=cache)
+        return payload
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        style: Style,
+        page_size: int,
+        limit: int | None = None,
+        id_field: str | None = "id",
+        desc: str | None = None,
+        cache: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Every record of a paged listing, in the API's order.
+
+        Parameters
+        ----------
+        path : str
+            The listing's path (``"/reports/wdrs"``).
+        params : mapping, optional
+            Its filters, without paging parameters.
+        style : {"number", "legacy", "cursor"}
+            ``page[number]``/``page[size]``; ``page``/``per_page``; ``page[after]`` cursor.
+        page_size : int
+            Records per page.
+        limit : int, optional
+            Stop after this many records, fetching only the pages needed.
+        id_field : str or None, default "id"
+            Duplicate records (same id) are dropped; ``None`` keeps everything.
+        desc : str, optional
+            Label of the progress bar (default: the path).
+        cache : bool, default True
+            ``False`` bypasses the cache for these pages.
+
+        Returns
+        -------
+        list of dict
+
+        Raises
+        ------
+        IncompleteResultError
+            Fewer records arrived than the API announced.
+
+        Examples
+        --------
+        >>> from telnyx_analytics.sandbox import serve
+        >>> with serve(seed=1) as sb, Client("KEY_DOC", sb.base_url, cache=False) as c:
+        ...     len(c.paginate("/reports/wdrs", style="number", page_size=10, limit=25))
+        25
+        """
+        self._transport.url_for(path)  # a bad path fails before any request
+
+        def fetch(page_params: dict[str, Any], on_rate_limit: Any = None) -> Any:
+            _, payload = self._transport.request(
+                "GET", path, params=page_params, cache=cache, on_rate_limit=on_rate_limit
+            )
+            return payload
+
+        return _pagination.paginate(
+            fetch,
+            params,
+            style=style,
+            page_size=page_size,
+            limit=limit,
+            id_field=id_field,
+            concurrency=self.concurrency,
+            progress=self.progress,
+            desc=desc or path,
+            where=path,
+        )
+
+    def download(
+        self, url: str, dest: str | os.PathLike[str], *, expected_length: int | None = None
+    ) -> Path:
+        """Save a report file (``report_url``, another origin) to ``dest``, whole.
+
+        Sent without the API key and without the cache; the length is checked against
+        ``Content-Length`` and ``expected_length``; a short or broken transfer is retried;
+        ``dest`` appears only once complete.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from telnyx_analytics.sandbox import serve
+        >>> with serve(seed=1, days=1, report_delay=0) as sb, Client(
+        ...         "KEY_DOC", sb.base_url, cache=False) as c:
+        ...     rid = c.request("POST", "/phone_numbers/csv_downloads").json()["data"][0]["id"]
+        ...     url = c.get_json(f"/phone_numbers/csv_downloads/{rid}")["data"][0]["url"]
+        ...     path = c.download(url, pathlib.Path(tempfile.mkdtemp()) / "numbers.csv")
+        >>> path.read_text().startswith('"phone_number"')
+        True
+        """
+        return self._transport.download(url, Path(dest), expected_length=expected_length)
+
+    # -- cache -----------------------------------------------------------------------------
+
+    def cache_info(self) -> dict[str, Any]:
+        """What the HTTP cache holds.
+
+        Returns
+        -------
+        dict
+            ``enabled``, ``path``, ``expire_after`` (seconds), ``responses`` (all
+            accounts), ``account_responses`` (this key's), ``size_bytes``.
+
+        Examples
+        --------
+        >>> Client("KEY_DOC", "http://127.0.0.1:9/v2", cache=False).cache_info()["enabled"]
+        False
+        """
+        return self._transport.cache_info()
+
+    def cache_clear(self) -> None:
+        """Empty the HTTP cache file (every account's answers in it).
+
+        Examples
+        --------
+        >>> Client("KEY_DOC", "http://127.0.0.1:9/v2", cache=False).cache_clear()
+        """
+        self._transport.cache_clear()
+
+    def close(self) -> None:
+        """Close connections and the cache database."""
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def _cache_path(cache: Any) -> Path | None:
+    if cache is True:
+        return default_cache_path()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, str | os.PathLike):
+        if not os.fspath(cache):
+            raise ValueError("cache must be a path to a SQLite file, True or False; got ''")
+        return Path(cache).expanduser()
+    raise TypeError(
+        f"cache must be a path to a SQLite file, True (default location) or False, got {cache!r}"
+    )
+
+
+def _expire_seconds(expire_after: Any) -> float | None:
+    if expire_after is None:
+        return None
+    if isinstance(expire_after, timedelta):
+        expire_after = expire_after.total_seconds()
+    if isinstance(expire_after, bool) or not isinstance(expire_after, int | float):
+        raise TypeError(
+            f"expire_after must be seconds (a number), a timedelta or None, got {expire_after!r}"
+        )
+    if expire_after < 0:
+        raise ValueError(f"expire_after must be >= 0 seconds, got {expire_after!r}")
+    return expire_after
+
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def configure(**kwargs: Any) -> Client:
+    """Set the module-wide default client that every function uses when given none.
+
+    Takes the arguments of :class:`Client` and returns the new default.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> client = tx.configure(api_key="KEY_DOC", base_url="http://127.0.0.1:9/v2", cache=False)
+    >>> get_client() is client
+    True
+    """
+    global _default
+    client = Client(**kwargs)
+    with _default_lock:
+        _default = client
+    return client
+
+
+def get_client(client: Client | None = None) -> Client:
+    """The given client, else the module-wide default (created from the environment).
+
+    Examples
+    --------
+    >>> c = Client(api_key="KEY_DOC", base_url="http://127.0.0.1:9/v2", cache=False)
+    >>> get_client(c) is c
+    True
+    """
+    global _default
+    if client is not None:
+        if not isinstance(client, Client):
+            raise TypeError(
+                f"client must be a telnyx_analytics.Client, got {type(client).__name__}"
+            )
+        return client
+    with _default_lock:
+        if _default is None:
+            _default = Client()
+        return _default

@@ -1,0 +1,442 @@
+"""One paging engine for the reporting API's three styles.
+
+- ``"number"``: ``page[number]`` / ``page[size]``, with ``meta.total_pages`` and
+  ``meta.total_results`` (detail records, report lists, usage reports).
+- ``"legacy"``: ``page`` / ``per_page``, with the same ``meta`` (legacy usage reports).
+- ``"cursor"``: ``page[limit]`` / ``page[after]`` with ``meta.cursors.after`` (call events).
+
+When the first page announces ``total_pages``, the other pages are fetched in parallel
+(bounded by ``concurrency``, lowered for the rest of the call by any 429), records come
+back in the API's order without duplicate ids, and their count is checked against
+``total_results``. When a ``limit`` already says several pages are wanted, the first
+``concurrency`` of them are asked for together (one round trip less). Cursor paging is
+sequential by nature.
+
+The engine knows nothing of HTTP: it calls ``fetch(params, on_rate_limit)`` for a page's
+decoded JSON. A toy API shows the contract:
+
+>>> rows = [{"id": i} for i in range(7)]
+>>> def fetch(params, on_rate_limit=None):
+...     n, size = params["page[number]"], params["page[size]"]
+...     return {"data": rows[(n - 1) * size: n * size],
+...             "meta": {"total_pages": 3, "total_results": 7}}
+>>> [r["id"] for r in paginate(fetch, {}, style="number", page_size=3)]
+[0, 1, 2, 3, 4, 5, 6]
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any, Literal, Protocol
+
+from tqdm.auto import tqdm
+
+from .errors import IncompleteResultError, TelnyxAnalyticsError
+
+__all__ = ["STYLES", "AdaptiveLimit", "PageFetcher", "Style", "interactive", "paginate"]
+
+log = logging.getLogger("telnyx_analytics.pagination")
+
+Style = Literal["number", "legacy", "cursor"]
+STYLES: tuple[str, ...] = ("number", "legacy", "cursor")
+
+
+class PageFetcher(Protocol):
+    """Fetches one page: its query parameters in, the decoded JSON body out."""
+
+    def __call__(
+        self, params: dict[str, Any], on_rate_limit: Callable[[], None] | None = None
+    ) -> Any: ...
+
+
+class AdaptiveLimit:
+    """A concurrency limit that a rate limit halves, for the rest of one paging call.
+
+    >>> limit = AdaptiveLimit(4)
+    >>> limit.lower(); limit.lower(); limit.value
+    1
+    """
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        self._active = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._cond:
+            while self._active >= self.value:
+                self._cond.wait()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    def lower(self) -> None:
+        """Halve the limit (not below 1): the API said we were asking too fast."""
+        with self._cond:
+            if self.value > 1:
+                self.value = max(1, self.value // 2)
+                log.info("rate limited: paging concurrency lowered to %d", self.value)
+
+
+def interactive() -> bool:
+    """Whether this is an interactive session or a notebook (where progress bars show).
+
+    >>> isinstance(interactive(), bool)
+    True
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        shell = getattr(ipython, "get_ipython", lambda: None)()
+        if shell is not None:
+            return True
+    return hasattr(sys, "ps1") or bool(sys.flags.interactive)
+
+
+def _page_params(style: str, params: Mapping[str, Any], number: int, size: int) -> dict[str, Any]:
+    out = dict(params)
+    if style == "number":
+        out["page[number]"] = number
+        out["page[size]"] = size
+    else:
+        out["page"] = number
+        out["per_page"] = size
+    return out
+
+
+def _records(body: Any, where: str) -> list[dict[str, Any]]:
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise TelnyxAnalyticsError(f"{where}: expected a list in 'data', got {type(data).__name__}")
+    return data
+
+
+def _count(body: Any) -> int:
+    data = body.get("data") if isinstance(body, Mapping) else None
+    return len(data) if isinstance(data, list) else 0
+
+
+def _meta(body: Any) -> Mapping[str, Any]:
+    meta = body.get("meta") if isinstance(body, Mapping) else None
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+class _Progress:
+    """A tqdm bar over pages, with the record count alongside; silent when disabled."""
+
+    def __init__(self, enabled: bool, desc: str | None, total: int | None = None) -> None:
+        self.records = 0
+        self.bar = (
+            tqdm(total=total, desc=desc, unit="page", leave=False, dynamic_ncols=True)
+            if enabled
+            else None
+        )
+
+    def set_total(self, total: int) -> None:
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
+
+    def page(self, records: int) -> None:
+        self.records += records
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(records=self.records, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            # Show the final count once: updates are drawn at most every 0.1 s.
+            self.bar.set_postfix(records=self.records, refresh=True)
+            self.bar.close()
+
+
+def paginate(
+    fetch: PageFetcher,
+    params: Mapping[str, Any] | None = None,
+    *,
+    style: Style,
+    page_size: int,
+    limit: int | None = None,
+    id_field: str | None = "id",
+    concurrency: int = 4,
+    progress: bool = False,
+    desc: str | None = None,
+    where: str = "listing",
+) -> list[dict[str, Any]]:
+    """Every record (``data`` item) of a listing, in the API's order.
+
+    Parameters
+    ----------
+    fetch : callable
+        ``fetch(params, on_rate_limit)`` returns one page's decoded JSON body.
+    params : mapping, optional
+        Query parameters of the listing (filters), without paging parameters.
+    style : {"number", "legacy", "cursor"}
+        How the endpoint pages.
+    page_size : int
+        Records per page.
+    limit : int, optional
+        Stop after this many records, fetching only the pages needed.
+    id_field : str or None
+        Field identifying a record; repeated ids are dropped (first kept). ``None`` keeps all.
+    concurrency : int
+        Most pages fetched at once (number and legacy styles).
+    progress : bool
+        Show a progress bar over pages, with the record count.
+    desc : str, optional
+        Label of the progress bar.
+    where : str
+        Names the listing in errors.
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    IncompleteResultError
+        Fewer records arrived than the first page's ``meta.total_results`` announced.
+
+    Examples
+    --------
+    >>> def fetch(params, on_rate_limit=None):
+    ...     return {"data": [{"id": 1}, {"id": 1}, {"id": 2}], "meta": {}}
+    >>> paginate(fetch, style="cursor", page_size=5)
+    [{'id': 1}, {'id': 2}]
+    """
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise ValueError(f"page_size must be an int >= 1, got {page_size!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    if limit == 0:
+        return []
+    base = dict(params or {})
+    bar = _Progress(progress, desc or where)
+    try:
+        if style == "cursor":
+            pages, announced = _cursor_pages(fetch, base, page_size, limit, bar, where)
+        else:
+            pages, announced = _numbered_pages(
+                fetch, base, style, page_size, limit, concurrency, bar, where
+            )
+    finally:
+        bar.close()
+    records = _merge(pages, id_field, limit)
+    if announced is not None:
+        expected = announced if limit is None else min(limit, announced)
+        if len(records) < expected:
+            raise IncompleteResultError(where, expected=expected, received=len(records))
+        if len(records) > expected and limit is None:
+            # More than announced: records were added while paging. Nothing is lost, so
+            # the frame is returned; the log tells why it is larger.
+            log.info("%s: %d records arrived, %d were announced", where, len(records), expected)
+    return records
+
+
+def _merge(
+    pages: list[list[dict[str, Any]]], id_field: str | None, limit: int | None
+) -> list[dict[str, Any]]:
+    seen: set[Any] = set()
+    out: list[dict[str, Any]] = []
+    dropped = 0
+    for page in pages:
+        for record in page:
+            ident = record.get(id_field) if id_field and isinstance(record, Mapping) else None
+            if ident is not None:
+                try:
+                    if ident in seen:
+                        dropped += 1
+                        continue
+                    seen.add(ident)
+                except TypeError:  # an unhashable id: keep the record as it is
+                    pass
+            out.append(record)
+            if limit is not None and len(out) >= limit:
+                break
+        if limit is not None and len(out) >= limit:
+            break
+    if dropped:
+        log.debug("dropped %d duplicate records (same %s)", dropped, id_field)
+    return out
+
+
+def _numbered_pages(
+    fetch: PageFetcher,
+    base: dict[str, Any],
+    style: str,
+    size: int,
+    limit: int | None,
+    concurrency: int,
+    bar: _Progress,
+    where: str,
+) -> tuple[list[list[dict[str, Any]]], int | None]:
+    wanted = math.ceil(limit / size) if limit is not None else None
+    # Page 1 says how many pages there are. When a limit already says several pages are
+    # wanted, the first ones are asked for together: one round trip less, at the cost of
+    # a few empty answers when the listing turns out shorter than the limit.
+    first = 1 if wanted is None else max(1, min(wanted, concurrency))
+    with _PagePool(fetch, base, style, size, concurrency, bar) as pool:
+        pool.submit(range(1, first + 1))
+        meta = _meta(pool.body(1))
+        total_pages = _int_or_none(meta.get("total_pages"))
+        announced = _int_or_none(meta.get("total_results"))
+        if total_pages is not None:
+            last = total_pages if wanted is None else min(total_pages, wanted)
+            bar.set_total(max(last, first))
+            pool.submit(range(first + 1, last + 1))
+        bodies = pool.bodies()
+    pages = {n: _records(body, where) for n, body in bodies.items()}
+    if total_pages is None:
+        # No page count: walk on until a short page (or the limit).
+        ordered = [pages[n] for n in sorted(pages)]
+        return _sequential_numbered(fetch, base, style, size, ordered, wanted, bar, where), None
+    return [pages[n] for n in sorted(pages) if n <= max(last, 1)], announced
+
+
+def _sequential_numbered(
+    fetch: PageFetcher,
+    base: dict[str, Any],
+    style: str,
+    size: int,
+    pages: list[list[dict[str, Any]]],
+    wanted: int | None,
+    bar: _Progress,
+    where: str,
+) -> list[list[dict[str, Any]]]:
+    # Keep only the leading full pages: a short (or empty) one is the end.
+    kept: list[list[dict[str, Any]]] = []
+    for page in pages:
+        kept.append(page)
+        if len(page) < size:
+            return kept
+    number = len(kept)
+    while wanted is None or number < wanted:
+        number += 1
+        page = _records(fetch(_page_params(style, base, number, size), None), where)
+        bar.page(len(page))
+        if not page:
+            break
+        kept.append(page)
+        if len(page) < size:
+            break
+    return kept
+
+
+class _PagePool:
+    """Fetches numbered pages on worker threads, at most ``limit.value`` at a time.
+
+    Pages can be added while others are in flight (the rest of a listing as soon as
+    page 1 tells its length). Leaving the ``with`` block drops pages not yet started.
+    """
+
+    def __init__(
+        self,
+        fetch: PageFetcher,
+        base: dict[str, Any],
+        style: str,
+        size: int,
+        concurrency: int,
+        bar: _Progress,
+    ) -> None:
+        self._fetch = fetch
+        self._base = base
+        self._style = style
+        self._size = size
+        self._bar = bar
+        self.limit = AdaptiveLimit(concurrency)
+        self._pool = ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix="telnyx-analytics-page"
+        )
+        self._futures: dict[int, Future[Any]] = {}
+
+    def _one(self, number: int) -> Any:
+        with self.limit.slot():
+            body = self._fetch(
+                _page_params(self._style, self._base, number, self._size), self.limit.lower
+            )
+        self._bar.page(_count(body))
+        return body
+
+    def submit(self, numbers: range) -> None:
+        for number in numbers:
+            self._futures[number] = self._pool.submit(self._one, number)
+
+    def body(self, number: int) -> Any:
+        """The body of one page (raising its error)."""
+        return self._futures[number].result()
+
+    def bodies(self) -> dict[int, Any]:
+        """Every submitted page's body; the first failure ends the whole call."""
+        done, _ = wait(self._futures.values(), return_when=FIRST_EXCEPTION)
+        for future in done:
+            future.result()  # raises the first failure, if any
+        return {number: future.result() for number, future in self._futures.items()}
+
+    def __enter__(self) -> _PagePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # On failure, pages not yet started are dropped; running ones finish first.
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cursor_pages(
+    fetch: PageFetcher,
+    base: dict[str, Any],
+    size: int,
+    limit: int | None,
+    bar: _Progress,
+    where: str,
+) -> tuple[list[list[dict[str, Any]]], int | None]:
+    pages: list[list[dict[str, Any]]] = []
+    count = 0
+    after: str | None = None
+    seen_cursors: set[str] = set()
+    while True:
+        params = dict(base)
+        params["page[limit]"] = size
+        if after is not None:
+            params["page[after]"] = after
+        body = fetch(params, None)
+        page = _records(body, where)
+        bar.page(len(page))
+        if not page:
+            break
+        pages.append(page)
+        count += len(page)
+        if limit is not None and count >= limit:
+            break
+        cursors = _meta(body).get("cursors")
+        nxt = cursors.get("after") if isinstance(cursors, Mapping) else None
+        # No cursor, or one we already followed (a server bug would loop forever): done.
+        if not nxt or nxt in seen_cursors:
+            break
+        seen_cursors.add(nxt)
+        after = str(nxt)
+    return pages, None

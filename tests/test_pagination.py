@@ -1,0 +1,289 @@
+"""The paging engine: a toy API for its rules, then the sandbox's three paging styles."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from telnyx_analytics._client import Client
+from telnyx_analytics._http import RetryPolicy
+from telnyx_analytics._pagination import AdaptiveLimit, paginate
+from telnyx_analytics.errors import IncompleteResultError, InternalServerError, error_from_response
+
+KEY = "KEY_paging_account_42"
+FAST = RetryPolicy(initial_delay=0.001, max_delay=0.004, max_retry_after=0.004)
+UNTIL = "2024-06-30"
+WINDOW = {"start_date": "2024-06-29T00:00:00Z", "end_date": "2024-06-30T23:59:59Z"}
+
+
+class ToyAPI:
+    """``page[number]`` paging over ``rows`` with ``meta``; records every call."""
+
+    def __init__(self, rows: list[dict], *, announce: int | None = None, pages: bool = True,
+                 delay: float = 0.0) -> None:
+        self.rows = rows
+        self.announce = len(rows) if announce is None else announce
+        self.pages = pages
+        self.delay = delay
+        self.calls: list[dict] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, params: dict[str, Any], on_rate_limit=None) -> dict:
+        with self.lock:
+            self.calls.append(dict(params))
+        if self.delay:
+            time.sleep(random.uniform(0, self.delay))  # pages finish out of order
+        number = params.get("page[number]", params.get("page"))
+        size = params.get("page[size]", params.get("per_page"))
+        data = self.rows[(number - 1) * size : number * size]
+        meta = {"page_number": number, "page_size": size, "total_results": self.announce}
+        if self.pages:
+            meta["total_pages"] = -(-self.announce // size)
+        return {"data": data, "meta": meta}
+
+
+def rows(n: int) -> list[dict]:
+    return [{"id": f"r{i:04d}", "value": i} for i in range(n)]
+
+
+# -- the rules, on a toy API -----------------------------------------------------------------------
+
+
+def test_parallel_pages_keep_the_api_order() -> None:
+    api = ToyAPI(rows(503), delay=0.01)
+    got = paginate(api, {"filter": "x"}, style="number", page_size=10, concurrency=4)
+    assert got == rows(503)
+    assert len(api.calls) == 51
+    assert all(call["filter"] == "x" for call in api.calls)
+    assert sorted(call["page[number]"] for call in api.calls) == list(range(1, 52))
+
+
+def test_legacy_style_uses_page_and_per_page() -> None:
+    api = ToyAPI(rows(45))
+    assert paginate(api, style="legacy", page_size=20) == rows(45)
+    assert all(set(call) == {"page", "per_page"} for call in api.calls)
+
+
+def test_duplicate_ids_are_dropped_keeping_the_first() -> None:
+    data = rows(25)
+    # A record slid onto the next page while paging: it comes twice.
+    shifted = data[:20] + data[19:25]
+    got = paginate(ToyAPI(shifted, announce=25), style="number", page_size=10, concurrency=2)
+    assert got == data
+    keep_all = paginate(ToyAPI(shifted, announce=25), style="number", page_size=10, id_field=None)
+    assert len(keep_all) == 26 and keep_all[19] == keep_all[20]
+
+
+def test_fewer_records_than_announced_is_an_error_with_the_numbers() -> None:
+    api = ToyAPI(rows(95), announce=100)
+    with pytest.raises(IncompleteResultError) as info:
+        paginate(api, style="number", page_size=10, where="/reports/wdrs")
+    assert (info.value.expected, info.value.received) == (100, 95)
+    assert "100" in str(info.value) and "95" in str(info.value)
+    assert "/reports/wdrs" in str(info.value)
+
+
+def test_more_records_than_announced_are_kept() -> None:
+    api = ToyAPI(rows(30), announce=25)
+    api.pages = True
+    got = paginate(api, style="number", page_size=10)
+    assert len(got) == 30  # total_pages says 3 pages; nothing is lost
+
+
+def test_limit_fetches_only_the_pages_needed() -> None:
+    api = ToyAPI(rows(1000))
+    got = paginate(api, style="number", page_size=10, limit=35)
+    assert got == rows(35)
+    assert sorted(c["page[number]"] for c in api.calls) == [1, 2, 3, 4]
+    assert paginate(ToyAPI(rows(5)), style="number", page_size=10, limit=35) == rows(5)
+    empty = ToyAPI(rows(5))
+    assert paginate(empty, style="number", page_size=10, limit=0) == []
+    assert empty.calls == []
+
+
+def test_without_a_page_count_pages_are_walked_to_a_short_page() -> None:
+    api = ToyAPI(rows(42), pages=False)
+    assert paginate(api, style="number", page_size=10) == rows(42)
+    assert len(api.calls) == 5
+    exact = ToyAPI(rows(40), pages=False)
+    assert paginate(exact, style="number", page_size=10) == rows(40)
+    assert len(exact.calls) == 5  # the fifth, empty page says it is over
+
+
+def test_an_empty_listing() -> None:
+    api = ToyAPI([])
+    assert paginate(api, style="number", page_size=10) == []
+    assert len(api.calls) == 1
+
+
+def test_a_failing_page_fails_the_call() -> None:
+    api = ToyAPI(rows(200))
+
+    def fetch(params: dict, on_rate_limit=None) -> dict:
+        if params["page[number]"] == 7:
+            raise error_from_response(500, b"boom")
+        return api(params)
+
+    with pytest.raises(InternalServerError):
+        paginate(fetch, style="number", page_size=10, concurrency=3)
+
+
+def test_a_rate_limit_lowers_the_concurrency_for_the_rest_of_the_call() -> None:
+    api = ToyAPI(rows(400))
+    lock = threading.Lock()
+    state = {"active": 0, "lowered": False, "after": []}
+
+    def fetch(params: dict, on_rate_limit=None) -> dict:
+        with lock:
+            state["active"] += 1
+            if state["lowered"]:
+                state["after"].append(state["active"])
+        try:
+            if params["page[number]"] == 2:
+                on_rate_limit()  # as the transport does before retrying a 429
+                on_rate_limit()
+                with lock:
+                    state["lowered"] = True
+            time.sleep(0.01)
+            return api(params)
+        finally:
+            with lock:
+                state["active"] -= 1
+
+    got = paginate(fetch, style="number", page_size=10, concurrency=4)
+    assert got == rows(400)
+    # Pages started once the limit fell to 1 ran alone (those already running could finish).
+    late = state["after"][8:]
+    assert late and max(late) == 1
+
+
+def test_adaptive_limit_halves_down_to_one() -> None:
+    limit = AdaptiveLimit(8)
+    values = []
+    for _ in range(5):
+        limit.lower()
+        values.append(limit.value)
+    assert values == [4, 2, 1, 1, 1]
+
+
+def test_cursor_paging_follows_cursors_until_there_is_none() -> None:
+    data = rows(23)
+
+    def fetch(params: dict, on_rate_limit=None) -> dict:
+        start = int(params.get("page[after]", 0))
+        end = start + params["page[limit]"]
+        more = end < len(data)
+        return {"data": data[start:end], "meta": {"cursors": {"after": str(end) if more else None}}}
+
+    assert paginate(fetch, style="cursor", page_size=5) == data
+    assert paginate(fetch, style="cursor", page_size=5, limit=7) == data[:7]
+
+
+def test_cursor_paging_stops_on_a_repeated_cursor() -> None:
+    calls = []
+
+    def fetch(params: dict, on_rate_limit=None) -> dict:
+        calls.append(params.get("page[after]"))
+        return {"data": [{"id": len(calls)}], "meta": {"cursors": {"after": "same"}}}
+
+    assert len(paginate(fetch, style="cursor", page_size=1)) == 2
+    assert calls == [None, "same"]
+
+
+def test_progress_bar_counts_pages_and_records(capsys) -> None:
+    paginate(ToyAPI(rows(30)), style="number", page_size=10, progress=True, desc="wdrs")
+    err = capsys.readouterr().err
+    assert "wdrs" in err and "records=30" in err
+    paginate(ToyAPI(rows(30)), style="number", page_size=10, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+# -- the sandbox's three styles -----------------------------------------------------------------
+
+
+def client(sb, **kwargs) -> Client:
+    kwargs.setdefault("cache", False)
+    kwargs.setdefault("retry_policy", FAST)
+    kwargs.setdefault("progress", False)
+    return Client(KEY, sb.base_url, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def fixed_sandbox():
+    from telnyx_analytics.sandbox import serve
+
+    with serve(seed=21, days=2, until=UNTIL, report_delay=0.05) as sb:
+        yield sb
+
+
+def test_parallel_paging_returns_the_same_frame_as_sequential_paging(fixed_sandbox) -> None:
+    sb = fixed_sandbox
+    frames, connections = [], []
+    for concurrency in (1, 4):
+        sb.clear_log()
+        records = client(sb, concurrency=concurrency).paginate(
+            "/reports/mdrs", WINDOW, style="number", page_size=100
+        )
+        frames.append(pd.json_normalize(records))
+        connections.append(len({r.connection for r in sb.requests}))
+    sequential, parallel = frames
+    assert len(sequential) > 1000
+    pd.testing.assert_frame_equal(parallel, sequential)
+    assert sequential["id"].is_unique
+    assert connections[0] == 1 and connections[1] > 1, "the parallel run really overlapped"
+
+
+def test_limit_asks_only_for_the_pages_needed(fixed_sandbox) -> None:
+    sb = fixed_sandbox
+    sb.clear_log()
+    records = client(sb).paginate("/reports/mdrs", WINDOW, style="number", page_size=100,
+                                  limit=250)
+    assert len(records) == 250
+    numbers = sorted(r.query for r in sb.requests)
+    assert len(numbers) == 3
+
+
+def test_legacy_paging(fixed_sandbox) -> None:
+    sb = fixed_sandbox
+    c = client(sb)
+    path = "/legacy/reporting/usage_reports/voice"
+    body = {"start_time": "2024-06-29T00:00:00Z", "end_time": "2024-06-30T00:00:00Z"}
+    created = [c.request("POST", path, json=body).json()["data"]["id"] for _ in range(5)]
+    sb.clear_log()
+    paged = c.paginate(path, style="legacy", page_size=2)
+    assert len(sb.requests) >= 3
+    assert all("per_page=2" in r.query for r in sb.requests)
+    whole = c.get_json(path, {"page": 1, "per_page": 250})["data"]
+    assert paged == whole
+    assert set(created) <= {r["id"] for r in paged}
+
+
+def test_cursor_paging_matches_numbered_paging(fixed_sandbox) -> None:
+    sb = fixed_sandbox
+    c = client(sb)
+    sb.clear_log()
+    by_cursor = c.paginate("/call_events", style="cursor", page_size=50, id_field=None)
+    assert len(sb.requests) > 3
+    assert any("page%5Bafter%5D" in r.query for r in sb.requests)
+    by_number = c.paginate("/call_events", style="number", page_size=250, id_field=None)
+    assert by_cursor == by_number
+    assert len(by_cursor) > 150
+
+
+def test_parallel_paging_under_rate_limits(sandbox_factory, caplog) -> None:
+    clean = sandbox_factory(seed=22, days=2, until=UNTIL)
+    limited = sandbox_factory(seed=22, days=2, until=UNTIL, faults={"429": 0.2})
+    caplog.set_level(logging.INFO, logger="telnyx_analytics")
+    want = client(clean).paginate("/reports/mdrs", WINDOW, style="number", page_size=100)
+    got = client(limited, concurrency=4, max_retries=10).paginate(
+        "/reports/mdrs", WINDOW, style="number", page_size=100
+    )
+    assert got == want
+    assert any(r.status == 429 for r in limited.requests)
+    assert "paging concurrency lowered to 2" in caplog.text
