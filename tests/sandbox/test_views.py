@@ -820,3 +820,25 @@ def test_same_seed_and_key_give_identical_bodies(app: App, ledger: Any) -> None:
     assert one["id"] != two["id"] and one["result"] == two["result"]
     # Another key is another account.
     assert raw(app, *targets[0]) != raw(app, *targets[0], key="KEYviews2")
+
+
+@pytest.mark.parametrize(
+    ("path", "build", "encode"),
+    [
+        ("/reports/mdrs", views._mdr_records, views._mdr_json),
+        ("/reports/wdrs", views._wdr_records, views._wdr_json),
+    ],
+)
+def test_detail_pages_written_as_text_equal_the_dict_path(path, build, encode):
+    """The fast JSON writer of detail pages says exactly what the dict path says."""
+    app = App(SandboxConfig(seed=3, days=3))
+    body = get(app, path, {"page[size]": 250})
+    (frame,) = [entry.frame for entry in app.views.cache._entries.values()]
+    rows = frame.iloc[:250]
+    assert body["data"] == build(rows)
+    assert [json.loads(text) for text in encode(rows)] == build(rows)
+    # A page with a missing value falls back to the dict path, which omits the field.
+    gappy = rows.copy()
+    gappy[gappy.columns[2]] = gappy[gappy.columns[2]].astype(object)
+    gappy.iloc[0, 2] = None
+    assert encode(gappy) is None
