@@ -1,8 +1,94 @@
 """telnyx-analytics: Telnyx reporting data as tidy pandas DataFrames.
 
+Fetch with retries over a persistent HTTP cache, get typed frames (UTC timestamps, exact
+money, categories), summarise costs exactly and plot them.
+
 >>> import telnyx_analytics as tx
->>> tx.__version__
-'0.1.0'
+>>> from telnyx_analytics.sandbox import serve
+>>> with serve(seed=1, days=7) as sb:
+...     tx.configure(api_key="KEY_demo", base_url=sb.base_url, cache=False)
+...     df = tx.mdrs("2020-01-01", "2100-01-01", limit=10)
+>>> len(df)
+10
 """
 
+from . import plot, reports
+from ._client import Client, configure
+from .analysis import (
+    cost_by,
+    reconcile,
+    session_costs,
+    spend_anomalies,
+    spend_summary,
+    usage_breakdown,
+)
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReportFailedError,
+    ReportTimeoutError,
+    TelnyxAnalyticsError,
+    UnprocessableEntityError,
+)
+from .records import (
+    call_events,
+    cdr_report_fields,
+    cdr_usage,
+    mdr_usage,
+    mdrs,
+    product_usage,
+    product_usage_options,
+    session_analysis,
+    session_metadata,
+    wdrs,
+)
+from .reports import cdrs
+from .sessions import SessionTree
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ReportFailedError",
+    "ReportTimeoutError",
+    "SessionTree",
+    "TelnyxAnalyticsError",
+    "UnprocessableEntityError",
+    "__version__",
+    "call_events",
+    "cdr_report_fields",
+    "cdr_usage",
+    "cdrs",
+    "configure",
+    "cost_by",
+    "mdr_usage",
+    "mdrs",
+    "plot",
+    "product_usage",
+    "product_usage_options",
+    "reconcile",
+    "reports",
+    "session_analysis",
+    "session_costs",
+    "session_metadata",
+    "spend_anomalies",
+    "spend_summary",
+    "usage_breakdown",
+    "wdrs",
+]

@@ -1,0 +1,873 @@
+"""Records and CSV bytes into typed, tidy DataFrames: the one place for dtypes.
+
+Every frame of the package is built here, from a :class:`Schema` (the columns of one
+record type and the *kind* of each) by one of two roads that meet in one Arrow table:
+
+- :func:`records_to_frame`: JSON records (dicts) as the API sent them;
+- :func:`csv_to_frame`: a report's CSV file or bytes, parsed by ``pyarrow.csv`` with an
+  explicit type per column (multi-threaded, no Python per row).
+
+Kinds and their dtypes (docs/frames.md):
+
+============  =====================================  ==========================================
+kind          dtype                                  values
+============  =====================================  ==========================================
+``time``      ``datetime64[ns, UTC]``                ISO 8601 with an offset (naive = UTC)
+``day``       ``datetime64[ns, UTC]``                a date (midnight UTC)
+``money``     ``decimal128(18, 6)[pyarrow]``         decimal strings (or JSON numbers), exact
+``category``  ``category``                           enums, currencies
+``string``    pandas string dtype                    ids, numbers, names
+``int``       ``Int64``                              counts, seconds
+``float``     ``float64``                            measures (MB, MOS)
+``bool``      ``boolean``                            flags
+============  =====================================  ==========================================
+
+Nested objects of known fields are flattened as the schema says (``cost.amount`` ->
+``cost``); any other nested object is flattened one level as ``<field>.<key>``. Fields the
+API adds later are kept as strings (lists and objects as JSON text); missing fields are NA;
+an empty input gives every column of the schema with its dtype.
+
+>>> df = records_to_frame([{"id": "a", "created_at": "2024-05-01T10:00:00Z", "cost": "0.0040",
+...                         "currency": "USD", "parts": 1}], "mdr")
+>>> str(df["cost"].dtype), str(df["created_at"].dtype), df["cost"].sum()
+('decimal128(18, 6)[pyarrow]', 'datetime64[ns, UTC]', Decimal('0.004000'))
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import chain, repeat
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+log = logging.getLogger("telnyx_analytics.frames")
+
+#: Exact to the API's six published decimals; 12 integer digits.
+MONEY_TYPE = pa.decimal128(18, 6)
+MONEY_DTYPE = pd.ArrowDtype(MONEY_TYPE)
+TIME_TYPE = pa.timestamp("ns", tz="UTC")
+TIME_DTYPE = pd.DatetimeTZDtype("ns", "UTC")
+_CATEGORY_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
+def _string_dtype() -> pd.StringDtype:
+    # pandas' default string dtype: ``str`` on pandas 3 (NaN for missing), the same
+    # Arrow-backed dtype under its pandas 2 name.
+    try:
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    except TypeError:  # pandas < 2.3
+        return pd.StringDtype("pyarrow_numpy")
+
+
+STRING_DTYPE = _string_dtype()
+
+#: Arrow type of each column kind (what the CSV reader is told to produce).
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "time": TIME_TYPE,
+    "day": pa.timestamp("ns"),  # read naive, then taken as UTC
+    "money": MONEY_TYPE,
+    "category": _CATEGORY_TYPE,
+    "string": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+}
+KINDS = tuple(ARROW_TYPES)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name in the frame, its kind, and where it is in a JSON record."""
+
+    name: str
+    kind: str
+    source: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return self.source or (self.name,)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The columns of one record type, in order.
+
+    ``optional`` types columns that only some answers have (a CDR report's extra fields,
+    a report request's window); they are typed when present and not added otherwise.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    optional: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def kind(self, name: str) -> str | None:
+        for c in self.columns:
+            if c.name == name:
+                return c.kind
+        return self.optional.get(name)
+
+
+def _schema(name: str, spec: str, optional: Mapping[str, str] | None = None) -> Schema:
+    """Build a schema from lines of ``column kind [source.path]``."""
+    columns = []
+    for line in spec.strip().splitlines():
+        parts = line.split()
+        source = tuple(parts[2].split(".")) if len(parts) > 2 else ()
+        if parts[1] not in ARROW_TYPES:
+            raise ValueError(f"unknown column kind {parts[1]!r} in schema {name}")
+        columns.append(Column(parts[0], parts[1], source))
+    return Schema(name, tuple(columns), dict(optional or {}))
+
+
+# -- the schemas: one per record type -------------------------------------------------------
+
+SCHEMAS: dict[str, Schema] = {
+    s.name: s
+    for s in [
+        # GET /reports/mdrs
+        _schema("mdr", """
+            id string
+            created_at time
+            direction category
+            message_type category
+            status category
+            cli string
+            cld string
+            profile_name string
+            parts int
+            rate money
+            cost money
+            currency category
+            record_type category
+        """),
+        # GET /reports/wdrs
+        _schema("wdr", """
+            id string
+            created_at time
+            sim_card_id string
+            sim_group_id string
+            sim_group_name string
+            imsi string
+            mcc string
+            mnc string
+            phone_number string
+            duration_seconds float
+            uplink_data float uplink_data.amount
+            uplink_data_unit category uplink_data.unit
+            downlink_data float downlink_data.amount
+            downlink_data_unit category downlink_data.unit
+            rate money rate.amount
+            rate_currency category rate.currency
+            cost money cost.amount
+            currency category cost.currency
+            record_type category
+        """),
+        # GET /call_events (metadata is flattened as metadata.<field>)
+        _schema("call_event", """
+            call_leg_id string
+            call_session_id string
+            event_timestamp time
+            name category
+            type category
+            record_type category
+        """, optional={
+            "metadata.event_id": "string", "metadata.connection_id": "string",
+            "metadata.application_name": "string", "metadata.product": "category",
+            "metadata.from": "string", "metadata.to": "string", "metadata.status": "category",
+            "metadata.failed": "bool", "metadata.outbound_voice_profile_id": "string",
+        }),
+        # GET /reports/cdr_usage_reports/sync (data.result.records; window from data)
+        _schema("cdr_usage", """
+            start_time time
+            end_time time
+            connection_id string
+            tags string
+            billing_group_id string
+            tn_type category
+            country_code category
+            direction category
+            calls int
+            call_sec int
+            billed_sec int
+            cost money
+            currency category
+        """),
+        # GET /reports/mdr_usage_reports/sync (data.result; window from data)
+        _schema("mdr_usage", """
+            start_date time
+            end_date time
+            profile_id string
+            tags string
+            connection string
+            product category
+            direction category
+            message_type category
+            tn_type category
+            sent int
+            delivered int
+            received int
+            parts int
+            cost money
+            carrier_passthrough_fee money
+            currency category
+        """),
+        # Report CSVs (docs/frames.md, "Report CSVs").
+        _schema("cdr_detail", """
+            call_leg_id string
+            call_session_id string
+            start_timestamp_utc time
+            answer_timestamp time
+            end_timestamp time
+            direction category
+            origination_number string
+            terminating_number string
+            origination_country category
+            terminating_country category
+            terminating_number_type category
+            product category
+            connection_id string
+            connection_name string
+            tags string
+            billing_group_id string
+            billing_group_name string
+            status category
+            hangup_cause category
+            call_duration int
+            billable_time int
+            rate money
+            cost money
+            currency category
+            sip_call_id string
+            mos float
+            pdd float
+        """, optional={
+            # Fields GET .../voice/fields may offer beyond the default set.
+            "start_timestamp": "time", "origination_city": "string",
+            "origination_state": "category", "origination_lata": "string",
+            "terminating_city": "string", "terminating_state": "category", "route": "string",
+            "hangup_code": "category",
+        }),
+        _schema("mdr_detail", """
+            id string
+            created_at time
+            direction category
+            message_type category
+            status category
+            cli string
+            cld string
+            country_code category
+            profile_id string
+            profile_name string
+            tags string
+            tn_type category
+            parts int
+            rate money
+            cost money
+            carrier_fee money
+            currency category
+        """, optional={"message_body": "string"}),
+        _schema("wdr_report", """
+            id string
+            created_at time
+            sim_card_id string
+            sim_group_id string
+            sim_group_name string
+            imsi string
+            mcc string
+            mnc string
+            phone_number string
+            duration_seconds float
+            uplink_data_mb float
+            downlink_data_mb float
+            rate money
+            cost money
+            currency category
+        """),
+        _schema("mdr_usage_legacy", """
+            date day
+            profile_id string
+            tags string
+            direction category
+            message_type category
+            tn_type category
+            sent int
+            delivered int
+            received int
+            parts int
+            cost money
+            currency category
+        """),
+        _schema("cdr_usage_legacy", """
+            date day
+            connection_id string
+            tags string
+            billing_group_id string
+            tn_type category
+            country_code category
+            direction category
+            calls int
+            call_sec int
+            billed_sec int
+            cost money
+            currency category
+        """),
+        _schema("number_lookup_usage", """
+            date day
+            user_id string
+            type category
+            total_dips int
+            total_cost money
+            currency category
+        """),
+        _schema("billing_group", """
+            billing_group_id string
+            billing_group_name string
+            product category
+            cost money
+            currency category
+        """),
+        _schema("phone_numbers_csv", """
+            phone_number string
+            status category
+            country_code category
+            number_type category
+            connection_id string
+            connection_name string
+            billing_group_id string
+            tags string
+            customer_reference string
+            created_at time
+        """, optional={"emergency_address_id": "string", "usage_payment_method": "category"}),
+        # One row per report request (tx.reports.list); status in one vocabulary.
+        _schema("report_request", """
+            id string
+            status category
+            created_at time
+            updated_at time
+        """, optional={
+            "record_type": "category", "start_time": "time", "end_time": "time",
+            "start_date": "time", "end_date": "time", "report_url": "string", "url": "string",
+            "report_name": "string", "aggregation_type": "category",
+            "product_breakdown": "category", "organization_id": "string", "retry": "int",
+            "source": "category", "timezone": "string", "month": "int", "year": "int",
+        }),
+        # GET /legacy/reporting/batch_detail_records/voice/fields
+        _schema("cdr_report_field", """
+            category category
+            field string
+        """),
+        # GET /usage_reports/options
+        _schema("product_usage_option", """
+            product category
+            record_type category
+            kind category
+            name string
+        """),
+        # GET /session_analysis/metadata
+        _schema("session_record_type", """
+            record_type string
+            product category
+            event category
+            description string
+            aliases string
+            children string
+            parents string
+        """),
+        # GET /session_analysis/metadata/{record_type}
+        _schema("session_relationship", """
+            record_type string
+            relation category
+            relationship_type category
+            other_record_type string
+            other_product category
+            other_event category
+            local_field string
+            parent_field string
+            cost_rollup bool
+            traversal_enabled bool
+            description string
+        """),
+    ]
+}
+
+
+def schema(name: str | Schema) -> Schema:
+    """The schema called ``name`` (a :class:`Schema` passes through)."""
+    return name if isinstance(name, Schema) else SCHEMAS[name]
+
+
+# -- values into Arrow arrays ---------------------------------------------------------------
+
+
+def _as_text(value: Any) -> str | None:
+    """A JSON value as text: strings as they are, everything else as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _strings(values: Sequence[Any] | pa.Array) -> pa.Array:
+    if isinstance(values, pa.Array):
+        if values.type == pa.string():
+            return values
+        if pa.types.is_null(values.type):
+            return pa.nulls(len(values), pa.string())
+        if pa.types.is_nested(values.type):  # lists and objects: as JSON text
+            return pa.array([_as_text(v) for v in values.to_pylist()], type=pa.string())
+        return values.cast(pa.string())
+    try:
+        return pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([_as_text(v) for v in values], type=pa.string())
+
+
+def _parse_time(text: pa.Array, *, day: bool = False) -> pa.Array:
+    """ISO 8601 strings as ``timestamp[ns, UTC]``; a value without an offset is UTC."""
+    try:
+        if day:
+            return text.cast(pa.timestamp("ns")).cast(TIME_TYPE)
+        return text.cast(TIME_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    # The slow road, for values without an offset or in another ISO 8601 spelling.
+    parsed = pd.to_datetime(pd.Series(text.to_pylist(), dtype=object), utc=True, format="ISO8601")
+    return pa.array(parsed.astype(TIME_DTYPE), type=TIME_TYPE)
+
+
+def _parse_money(values: Sequence[Any] | pa.Array) -> pa.Array:
+    """Decimal strings (or JSON numbers) as ``decimal128(18, 6)``, exactly."""
+    if not isinstance(values, pa.Array):
+        try:
+            values = pa.array(values)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            values = _strings(values)
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), MONEY_TYPE)
+    if pa.types.is_floating(values.type):
+        # A JSON number's shortest repr is the digits the API wrote: exact from there.
+        values = pa.array([None if v is None else repr(v) for v in values.to_pylist()], pa.string())
+    if pa.types.is_decimal(values.type) or pa.types.is_integer(values.type):
+        return values.cast(MONEY_TYPE)
+    values = _strings(values)
+    try:
+        return values.cast(MONEY_TYPE)
+    except pa.ArrowInvalid:
+        # More than six decimals (or a very long number): round half to even at six.
+        wide = pc.utf8_trim_whitespace(values).cast(pa.decimal128(38, 18))
+        log.warning("money with more than 6 decimals was rounded to 6")
+        return pc.round(wide, ndigits=6, round_mode="half_to_even").cast(MONEY_TYPE)
+
+
+def _parse_int(values: Sequence[Any] | pa.Array) -> pa.Array:
+    arr = values if isinstance(values, pa.Array) else _loose_array(values)
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), pa.int64())
+    try:
+        return arr.cast(pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Fractional counts would be silently truncated by a cast; refuse and say so.
+        log.warning("a count column has fractional values: kept as float64")
+        return arr.cast(pa.float64())
+
+
+def _loose_array(values: Sequence[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return _strings(values)
+
+
+def to_arrow(values: Sequence[Any] | pa.Array, kind: str) -> pa.Array:
+    """Values of one column (Python values or an Arrow array) as the Arrow type of ``kind``.
+
+    >>> to_arrow(["1.5", None], "money").type
+    Decimal128Type(decimal128(18, 6))
+    """
+    if kind in ("time", "day"):
+        return _parse_time(_strings(values), day=kind == "day")
+    if kind == "money":
+        return _parse_money(values)
+    if kind == "category":
+        return _strings(values).dictionary_encode()
+    if kind == "string":
+        return _strings(values)
+    if kind == "int":
+        return _parse_int(values)
+    arr = values if isinstance(values, pa.Array) else _loose_array(values)
+    target = pa.float64() if kind == "float" else pa.bool_()
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), target)
+    return arr.cast(target)
+
+
+def empty_array(kind: str) -> pa.Array:
+    if kind == "category":
+        return pa.array([], pa.string()).dictionary_encode()
+    if kind == "day":
+        return pa.array([], TIME_TYPE)
+    return pa.array([], ARROW_TYPES[kind])
+
+
+# -- Arrow to pandas: the one place dtypes are decided ----------------------------------------
+
+
+def _types_mapper(t: pa.DataType) -> Any:
+    if pa.types.is_decimal(t):
+        return pd.ArrowDtype(t)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return STRING_DTYPE
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    return None
+
+
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table (built by this module) as the typed pandas frame.
+
+    Strings and decimals stay in Arrow memory (no copy); the table's buffers are released
+    column by column as they are converted, which keeps the peak memory of a large report
+    close to the size of the final frame.
+    """
+    df = table.to_pandas(
+        types_mapper=_types_mapper, split_blocks=True, self_destruct=True, ignore_metadata=True
+    )
+    for name in df.columns:
+        col = df[name]
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.dtype != STRING_DTYPE:
+            # Categories as the same string dtype as every other text column.
+            df[name] = col.cat.set_categories(col.cat.categories.astype(STRING_DTYPE), rename=True)
+        elif isinstance(col.dtype, pd.DatetimeTZDtype) and col.dtype != TIME_DTYPE:
+            df[name] = col.dt.tz_convert("UTC").astype(TIME_DTYPE)
+    return df
+
+
+def empty_frame(name: str | Schema) -> pd.DataFrame:
+    """A frame with no rows and every column of the schema, typed.
+
+    >>> empty_frame("mdr").dtypes["cost"]
+    decimal128(18, 6)[pyarrow]
+    """
+    s = schema(name)
+    return table_to_frame(pa.table({c.name: empty_array(c.kind) for c in s.columns}))
+
+
+# -- JSON records -----------------------------------------------------------------------------
+
+
+def _pluck(records: Sequence[Mapping[str, Any]], path: tuple[str, ...]) -> list[Any]:
+    key = path[0]
+    if len(path) == 1:
+        return [r.get(key) for r in records]
+    sub = path[1]
+    out = []
+    for r in records:
+        v = r.get(key)
+        out.append(v.get(sub) if isinstance(v, Mapping) else None)
+    return out
+
+
+def records_to_frame(
+    records: Sequence[Mapping[str, Any]],
+    name: str | Schema,
+    *,
+    constants: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """JSON records as the typed frame of schema ``name``.
+
+    Parameters
+    ----------
+    records
+        Dicts as the API sent them (one per row).
+    name
+        A key of :data:`SCHEMAS`, or a :class:`Schema`.
+    constants
+        Values for every row (for example a usage report's window), by column name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The schema's columns first (NA where a record lacks the field), then any other
+        field of the records: nested objects one level deep as ``<field>.<key>``, typed
+        by the schema's ``optional`` kinds or else kept as strings.
+
+    Examples
+    --------
+    >>> df = records_to_frame([{"id": "w1", "cost": {"amount": "0.010000", "currency": "EUR"},
+    ...                         "new_field": 3}], "wdr")
+    >>> df.loc[0, "currency"], df.loc[0, "new_field"], int(df["duration_seconds"].isna().sum())
+    ('EUR', '3', 1)
+    """
+    s = schema(name)
+    records = records if isinstance(records, list) else list(records)
+    constants = dict(constants or {})
+    struct = _struct(records)
+    if struct is None:
+        arrays = _columns_one_by_one(records, s, constants)
+    else:
+        arrays = _columns_of_struct(struct, s, constants)
+    return table_to_frame(pa.table(arrays) if arrays else pa.table({}))
+
+
+def _struct(records: list[Any]) -> pa.StructArray | None:
+    """All records as one Arrow struct array, converted in C++ (no Python per row).
+
+    The type Arrow infers on a sample is used for all records when it provably holds
+    (about twice as fast as inferring over all of them); otherwise Arrow infers over all
+    (objects become structs of the union of their keys, ints mixed with floats become
+    floats). ``None`` when the values do not fit one type (a field that is a string here
+    and a number there): the caller then goes column by column.
+    """
+    if not records:
+        return None
+    errors = (TypeError, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+    try:
+        sample = pa.array(records[:_SAMPLE]).type
+        if pa.types.is_struct(sample) and _fits(records, sample):
+            arr = pa.array(records, type=sample)
+            if _kept_every_key(records, arr):
+                return arr
+    except errors:
+        pass
+    try:
+        arr = pa.array(records)
+    except errors:
+        return None
+    return arr if pa.types.is_struct(arr.type) else None
+
+
+_SAMPLE = 1000  # records whose inferred type is tried for all
+
+
+def _kept_every_key(records: list[Any], arr: pa.StructArray) -> bool:
+    """Whether no record had a key the struct type lacks (Arrow would drop it silently).
+
+    Counting is enough when no value was null: every key of every record is then one
+    non-null value of a field. Otherwise the keys are compared.
+    """
+    kept = sum(len(arr) - arr.field(i).null_count for i in range(arr.type.num_fields))
+    if sum(map(len, records)) == kept:
+        return True
+    return set().union(*records) == set(arr.type.names)
+
+
+def _fits(records: list[Any], t: pa.StructType, depth: int = 0) -> bool:
+    """Whether converting ``records`` with type ``t`` keeps every value.
+
+    An explicit type is not checked by Arrow everywhere: a float in an int64 field would
+    be truncated, a key missing from a struct type dropped. So: ints must be ints, objects
+    must have the sample's keys, and anything deeper than one level goes to inference.
+    """
+    for f in t:
+        if pa.types.is_null(f.type) or pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
+            return False
+        if not (pa.types.is_integer(f.type) or pa.types.is_struct(f.type)):
+            continue  # strings, floats, booleans: Arrow refuses what does not fit
+        # dict.get mapped in C: no Python bytecode per record.
+        values = list(map(dict.get, records, repeat(f.name)))
+        if pa.types.is_integer(f.type) and float in set(map(type, values)):
+            return False
+        if pa.types.is_struct(f.type):
+            if depth:
+                return False
+            objects = [v for v in values if type(v) is dict]
+            if set().union(*objects) != set(f.type.names) or not _fits(objects, f.type, 1):
+                return False
+    return True
+
+
+def _child(struct: pa.StructArray, path: tuple[str, ...]) -> pa.Array | None:
+    """The field at ``path`` (parent nulls included), or ``None`` when absent."""
+    node: pa.Array = struct
+    for part in path:
+        if not pa.types.is_struct(node.type) or node.type.get_field_index(part) < 0:
+            return None
+        node = pc.struct_field(node, [node.type.get_field_index(part)])
+    return node
+
+
+def _columns_of_struct(
+    struct: pa.StructArray, s: Schema, constants: dict[str, Any]
+) -> dict[str, pa.Array]:
+    n = len(struct)
+    arrays: dict[str, pa.Array] = {}
+    for c in s.columns:
+        if c.name in constants:
+            arrays[c.name] = to_arrow([constants.pop(c.name)] * n, c.kind)
+            continue
+        child = _child(struct, c.path)
+        arrays[c.name] = to_arrow(pa.nulls(n) if child is None else child, c.kind)
+    used = {c.path for c in s.columns}
+    for member in struct.type:
+        if (member.name,) in used:
+            continue
+        child = _child(struct, (member.name,))
+        assert child is not None
+        if pa.types.is_struct(member.type):
+            # One column per key, but those the schema already took (``cost.amount``).
+            for sub in member.type:
+                if (member.name, sub.name) in used:
+                    continue
+                col = f"{member.name}.{sub.name}"
+                arrays[col] = to_arrow(_child(child, (sub.name,)), s.optional.get(col, "string"))
+        elif not any(path[0] == member.name for path in used):
+            arrays[member.name] = to_arrow(child, s.optional.get(member.name, "string"))
+    for key, value in constants.items():
+        arrays[key] = to_arrow([value] * n, s.optional.get(key, "string"))
+    return arrays
+
+
+def _columns_one_by_one(
+    records: list[Any], s: Schema, constants: dict[str, Any]
+) -> dict[str, pa.Array]:
+    n = len(records)
+    arrays: dict[str, pa.Array] = {}
+    for c in s.columns:
+        if c.name in constants:
+            arrays[c.name] = to_arrow([constants.pop(c.name)] * n, c.kind)
+        else:
+            arrays[c.name] = to_arrow(_pluck(records, c.path), c.kind) if n else empty_array(c.kind)
+    used = {c.path for c in s.columns}
+    extra = [k for k in dict.fromkeys(chain.from_iterable(records)) if (k,) not in used]
+    for key in extra:
+        values = [r.get(key) for r in records]
+        if any(isinstance(v, Mapping) for v in values):
+            nested = (v for v in values if isinstance(v, Mapping))
+            subkeys = dict.fromkeys(chain.from_iterable(nested))
+            for sub in subkeys:
+                if (key, sub) in used:
+                    continue
+                col = f"{key}.{sub}"
+                sub_values = [v.get(sub) if isinstance(v, Mapping) else None for v in values]
+                arrays[col] = to_arrow(sub_values, s.optional.get(col, "string"))
+        elif not any(path[0] == key for path in used):
+            arrays[key] = to_arrow(values, s.optional.get(key, "string"))
+    for key, value in constants.items():
+        arrays[key] = to_arrow([value] * n, s.optional.get(key, "string"))
+    return arrays
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+
+Source = str | os.PathLike[str] | bytes
+
+
+def _header(source: Source) -> list[str] | None:
+    """The CSV's column names (``None`` for an empty file)."""
+    if isinstance(source, bytes):
+        first = source.split(b"\n", 1)[0]
+    else:
+        with open(source, "rb") as fh:
+            first = fh.readline()
+    text = first.decode("utf-8-sig").strip("\r\n")
+    if not text.strip():
+        return None
+    return next(csv.reader([text]))
+
+
+def _reader_input(source: Source) -> Any:
+    return pa.BufferReader(source) if isinstance(source, bytes) else str(source)
+
+
+def _read_csv(source: Source, column_types: Mapping[str, pa.DataType]) -> pa.Table:
+    convert = pacsv.ConvertOptions(
+        column_types=dict(column_types),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
+    # Large blocks: fewer, bigger chunks convert to pandas with less overhead.
+    read = pacsv.ReadOptions(block_size=8 << 20)
+    return pacsv.read_csv(_reader_input(source), read_options=read, convert_options=convert)
+
+
+def csv_to_frame(source: Source, name: str | Schema) -> pd.DataFrame:
+    """A report CSV (a path or bytes) as the typed frame of schema ``name``.
+
+    The header decides the columns (a report may hold only the ``fields`` asked for);
+    each column gets its schema kind, unknown columns are strings. An empty file gives
+    the schema's empty frame.
+
+    Examples
+    --------
+    >>> data = b'"billing_group_id","billing_group_name","product","cost","currency"\\n'
+    >>> data += b'"b1","Ops","messaging","12.3400","USD"\\n'
+    >>> df = csv_to_frame(data, "billing_group")
+    >>> df["cost"].sum(), str(df["product"].dtype)
+    (Decimal('12.340000'), 'category')
+    """
+    s = schema(name)
+    header = _header(source)
+    if header is None:
+        return empty_frame(s)
+    kinds = {col: s.kind(col) or "string" for col in header}
+    try:
+        table = _read_csv(source, {col: ARROW_TYPES[kind] for col, kind in kinds.items()})
+    except pa.ArrowInvalid as exc:
+        # A value the fast parser refused (a timestamp without offset, money with more
+        # than six decimals): read text and convert each column on the tolerant road.
+        log.info("CSV fast path refused a value (%s); converting column by column", exc)
+        text = _read_csv(source, dict.fromkeys(kinds, pa.string()))
+        table = pa.table({col: to_arrow(text.column(col).combine_chunks(), kinds[col])
+                          for col in text.column_names})
+    else:
+        for col, kind in kinds.items():
+            if kind == "day":  # read naive: midnight of that day, UTC
+                i = table.column_names.index(col)
+                table = table.set_column(i, col, table.column(col).cast(TIME_TYPE))
+    return table_to_frame(table)
+
+
+def concat(frames: Iterable[pd.DataFrame], name: str | Schema) -> pd.DataFrame:
+    """Stack frames of one schema, keeping dtypes (categories are unioned).
+
+    >>> both = concat([empty_frame("mdr"), empty_frame("mdr")], "mdr")
+    >>> list(both.columns) == SCHEMAS["mdr"].names
+    True
+    """
+    frames = [f for f in frames if len(f.columns)]
+    if not frames:
+        return empty_frame(name)
+    if len(frames) == 1:
+        return frames[0]
+    cats = {c for f in frames for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)}
+    out = pd.concat(frames, ignore_index=True)
+    for c in cats:
+        if not isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(STRING_DTYPE).astype("category")
+            categories = out[c].cat.categories.astype(STRING_DTYPE)
+            out[c] = out[c].cat.set_categories(categories, rename=True)
+    return out
+
+
+__all__ = [
+    "MONEY_DTYPE",
+    "SCHEMAS",
+    "STRING_DTYPE",
+    "TIME_DTYPE",
+    "Column",
+    "Schema",
+    "concat",
+    "csv_to_frame",
+    "empty_frame",
+    "records_to_frame",
+    "table_to_frame",
+    "to_arrow",
+]

@@ -1,0 +1,1066 @@
+"""Cost and usage analysis: DataFrame in, DataFrame out.
+
+Nothing here touches the network. Every function works on any frame of the documented
+schemas (``docs/frames.md``), whether it came from this package or from a CSV on disk.
+
+Money is exact. Amounts are carried as integer micro-units (1e-6, the API's published
+precision) while they are summed, and come back as ``decimal128(18, 6)[pyarrow]``. Money
+may arrive as that dtype, as other decimal dtypes, as strings, as ``decimal.Decimal``
+objects or as floats (``/usage_reports`` writes JSON numbers); a value with more than six
+decimals raises instead of being rounded. Amounts in different currencies are never added
+together: a ``currency`` column always stays in the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from .sessions import SessionTree
+
+__all__ = [
+    "MONEY",
+    "SessionCostError",
+    "cost_by",
+    "reconcile",
+    "session_costs",
+    "spend_anomalies",
+    "spend_summary",
+    "to_money",
+    "usage_breakdown",
+]
+
+log = logging.getLogger("telnyx_analytics.analysis")
+
+#: The money dtype of every frame: exact to the API's six published decimals.
+MONEY = pd.ArrowDtype(pa.decimal128(18, 6))
+_SCALE = 6
+_UNIT = 10**_SCALE
+_QUANTUM = Decimal(1).scaleb(-_SCALE)  # Decimal("0.000001")
+_MONEY_WIDE = pa.decimal128(38, 6)  # for totals past decimal128(18, 6)
+_INT64_MAX = 2**63 - 1
+# A float64 carries 15 significant digits faithfully; with 6 decimals that leaves 9 before
+# the point. Larger floats cannot be read back exactly, so they are refused.
+_FLOAT_LIMIT = 1e9
+
+#: Time columns tried, in this order, when ``time=None``.
+TIME_COLUMNS = (
+    "created_at",
+    "start_timestamp_utc",
+    "start_time",
+    "event_timestamp",
+    "date",
+    "start_date",
+    "period",  # the output of cost_by and spend_summary, so they can be plotted or re-cut
+)
+#: Money columns of the documented frames (``number_lookup_usage`` calls its ``total_cost``).
+MONEY_COLUMNS = frozenset(
+    {"cost", "total_cost", "rate", "carrier_fee", "carrier_passthrough_fee", "event_cost",
+     "cumulative_cost"}
+)
+
+
+class SessionCostError(ValueError):
+    """A session tree breaks its cost invariant; ``violations`` lists the nodes."""
+
+    def __init__(self, violations: pd.DataFrame) -> None:
+        self.violations = violations
+        lines = [f"{len(violations)} node(s) break the session cost invariant:"]
+        for row in violations.head(5).itertuples(index=False):
+            lines.append(f"node {row.id!s} ({row.event_name!s}, depth {row.depth}): {row.problem}")
+        if len(violations) > 5:
+            lines.append(f"... and {len(violations) - 5} more (see .violations)")
+        super().__init__(" ".join(lines))
+
+
+# -- money: exact conversion to and from integer micro-units -------------------------------
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """The values as one pyarrow array, without copying when they already are Arrow."""
+    if hasattr(values.array, "__arrow_array__"):
+        arr = values.array.__arrow_array__()
+    else:
+        raw = values.to_numpy()
+        try:
+            arr = pa.array(raw, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+            # Mixed objects (say Decimals and strings from a hand-made frame): go through
+            # their text, which is exact for both.
+            arr = pa.array([None if _isna(v) else str(v) for v in raw], pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):  # a categorical column of amounts
+        arr = arr.dictionary_decode()
+    return arr
+
+
+def _isna(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _micros(values: pd.Series, name: str = "cost") -> tuple[np.ndarray, np.ndarray]:
+    """Amounts as int64 micro-units (0 where missing) and a mask of present values.
+
+    Raises ``ValueError`` naming ``name`` when a value has more than six decimals, is not
+    a number, or is too large to be carried exactly.
+    """
+    arr = _arrow(values)
+    kind = arr.type
+    if pa.types.is_null(kind):
+        return np.zeros(len(arr), np.int64), np.zeros(len(arr), bool)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = pc.utf8_trim_whitespace(arr)
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+        try:
+            arr = text.cast(_MONEY_WIDE)
+        except pa.ArrowInvalid as exc:
+            raise ValueError(f"column {name!r}: not an exact amount with at most 6 decimals "
+                             f"({exc})") from None
+        kind = arr.type
+    if pa.types.is_decimal(kind):
+        return _decimal_micros(arr, name)
+    if pa.types.is_floating(kind):
+        return _float_micros(arr, name)
+    if pa.types.is_integer(kind):
+        ints = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        valid = np.asarray(arr.is_valid())
+        ints = np.where(valid, ints, 0)
+        if ints.size and np.abs(ints).max() > _INT64_MAX // _UNIT:
+            raise ValueError(f"column {name!r}: an amount is too large to be carried exactly")
+        return ints * _UNIT, valid
+    raise TypeError(f"column {name!r}: money must be decimal, string or numeric, not {kind}")
+
+
+def _decimal_micros(arr: pa.Array, name: str) -> tuple[np.ndarray, np.ndarray]:
+    kind = arr.type
+    if kind.scale != _SCALE or not isinstance(kind, pa.Decimal128Type):
+        try:
+            # A safe cast: pyarrow refuses ("would cause data loss") rather than round.
+            arr = arr.cast(_MONEY_WIDE)
+        except pa.ArrowInvalid as exc:
+            raise ValueError(f"column {name!r}: an amount has more than 6 decimals or too many "
+                             f"digits ({exc})") from None
+    n = len(arr)
+    valid = np.ones(n, bool) if arr.null_count == 0 else np.asarray(arr.is_valid())
+    if sys.byteorder != "little":  # pragma: no cover - every platform we ship on is little
+        micros = [0 if v is None else int(v.scaleb(_SCALE)) for v in arr.to_pylist()]
+        return np.asarray(micros, np.int64), valid
+    # A decimal128 value with scale 6 is stored as a 128-bit integer of micro-units; read
+    # its two 64-bit words in place. It fits int64 when the high word is the sign of the low.
+    words = np.frombuffer(arr.buffers()[1], np.int64, count=2 * (arr.offset + n))[2 * arr.offset:]
+    low, high = words[0::2], words[1::2]
+    fits = high == (low >> 63)
+    if not fits.all() and not fits[valid].all():
+        raise ValueError(f"column {name!r}: an amount is too large to be carried exactly")
+    if arr.null_count:
+        low = np.where(valid, low, 0)  # the slot under a null is unspecified
+    return low, valid
+
+
+def _float_micros(arr: pa.Array, name: str) -> tuple[np.ndarray, np.ndarray]:
+    x = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    valid = ~np.isnan(x)
+    x = np.where(valid, x, 0.0)
+    if not np.isfinite(x).all() or (x.size and np.abs(x).max() >= _FLOAT_LIMIT):
+        raise ValueError(f"column {name!r}: a float amount is infinite or too large to be "
+                         f"read exactly; load the column as text instead")
+    micros = np.rint(x * _UNIT)
+    # A float parsed from a decimal with at most 6 decimals is the nearest double to it,
+    # and micros / 1e6 is correctly rounded: so the round trip is exact iff the float
+    # really had at most 6 decimals. Anything else would be rounding, so it is refused.
+    bad = micros / _UNIT != x
+    if bad.any():
+        raise ValueError(f"column {name!r}: {x[bad][0]!r} has more than 6 decimals; "
+                         f"refusing to round money")
+    return micros.astype(np.int64), valid
+
+
+def _from_micros(micros: np.ndarray | Sequence[int], valid: np.ndarray | None = None) -> pa.Array:
+    """Integer micro-units (int64, or Python ints of any size) as a decimal128 array."""
+    m = np.asarray(micros)
+    if m.dtype == object:  # totals past int64: rare, so plain Python is fine
+        values = [None if (valid is not None and not ok) else Decimal(int(v)).scaleb(-_SCALE)
+                  for v, ok in zip(m, valid if valid is not None else np.ones(len(m), bool),
+                                   strict=True)]
+        wide = any(v is not None and abs(v) >= Decimal(10) ** 12 for v in values)
+        return pa.array(values, _MONEY_WIDE if wide else MONEY.pyarrow_dtype)
+    m = m.astype(np.int64, copy=False)
+    n = len(m)
+    words = np.empty(2 * n, np.int64)
+    words[0::2] = m
+    words[1::2] = m >> 63  # sign extension to 128 bits
+    wide = bool(n) and int(np.abs(m).max()) >= 10**18
+    kind = _MONEY_WIDE if wide else MONEY.pyarrow_dtype
+    mask = None
+    if valid is not None and not valid.all():
+        mask = pa.array(valid).buffers()[1]
+        if pa.array(valid).offset:  # pragma: no cover - a fresh array has no offset
+            mask = pa.array(valid.copy()).buffers()[1]
+    return pa.Array.from_buffers(kind, n, [mask, pa.py_buffer(words)])
+
+
+def _money_series(micros: Any, index: pd.Index | None = None,
+                  valid: np.ndarray | None = None, name: str | None = None) -> pd.Series:
+    arr = _from_micros(micros, valid)
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=index, name=name)
+
+
+def to_money(values: pd.Series | Sequence[Any]) -> pd.Series:
+    """Convert amounts to the exact money dtype ``decimal128(18, 6)[pyarrow]``.
+
+    Strings and ``Decimal`` objects convert exactly; floats convert exactly when they carry
+    at most six decimals. A value with more decimals raises ``ValueError`` (money is never
+    rounded silently). Missing values stay missing.
+
+    Parameters
+    ----------
+    values : Series or sequence
+        Amounts as decimals, strings, floats or integers.
+
+    Returns
+    -------
+    Series
+        The amounts, dtype ``decimal128(18, 6)[pyarrow]``.
+
+    Examples
+    --------
+    >>> to_money(["0.0040", "1.25"]).tolist()
+    [Decimal('0.004000'), Decimal('1.250000')]
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    micros, valid = _micros(series, str(series.name or "values"))
+    return _money_series(micros, series.index, valid, series.name)
+
+
+def _to_decimal(value: Any, what: str) -> Decimal:
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{what}: {value!r} is not a number") from None
+
+
+# -- columns and periods --------------------------------------------------------------------
+
+
+def _as_list(by: Hashable | Sequence[Hashable] | None) -> list[Hashable]:
+    if by is None:
+        return []
+    if isinstance(by, str) or not isinstance(by, Sequence):
+        return [by]
+    return list(by)
+
+
+def _require(df: pd.DataFrame, column: Hashable, argument: str) -> None:
+    if column not in df.columns:
+        raise ValueError(f"{argument}={column!r}: no such column; the frame has "
+                         f"{', '.join(map(str, df.columns))}")
+
+
+def _time_column(df: pd.DataFrame, time: Hashable | None) -> Hashable:
+    if time is not None:
+        _require(df, time, "time")
+        return time
+    for name in TIME_COLUMNS:
+        if name in df.columns:
+            return name
+    raise ValueError(f"time=None: the frame has no time column ({', '.join(TIME_COLUMNS)}); "
+                     f"pass time=<column>")
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    """Timestamps as ``datetime64[ns, UTC]``; naive values are taken as UTC (as documented)."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return values.dt.tz_localize("UTC")
+    return pd.to_datetime(values, utc=True, format="ISO8601")
+
+
+_PERIOD_ALIASES = {"MS": "M", "ME": "M", "QS": "Q", "QE": "Q", "YS": "Y", "YE": "Y",
+                   "AS": "Y", "A": "Y"}
+
+
+def _period_alias(freq: str) -> str | None:
+    """The Period alias of a calendar frequency ("W", "M", ...), or None for a fixed one."""
+    try:
+        pd.tseries.frequencies.to_offset(freq).nanos  # noqa: B018 - raises for calendar offsets
+        return None
+    except ValueError:
+        pass
+    return _PERIOD_ALIASES.get(freq, freq)
+
+
+def _floor(times: pd.Series, freq: str) -> pd.Series:
+    """Each timestamp's period start, in UTC ("D", "h": floor; "W", "M", "Q", "Y": calendar)."""
+    alias = _period_alias(freq)
+    if alias is None or freq == "D":
+        return times.dt.floor(freq)
+    try:
+        start = times.dt.tz_convert(None).dt.to_period(alias).dt.start_time
+    except ValueError:
+        raise ValueError(f"freq={freq!r}: not a frequency pandas understands "
+                         f"(try 'D', 'W', 'MS')") from None
+    return start.dt.tz_localize("UTC").astype(times.dtype)
+
+
+def _period_range(first: pd.Timestamp, last: pd.Timestamp, freq: str) -> pd.DatetimeIndex:
+    """Every period start from ``first`` to ``last`` (both period starts), in UTC."""
+    alias = _period_alias(freq)
+    if alias is None or freq == "D":
+        return pd.date_range(first, last, freq=freq)
+    periods = pd.period_range(first.tz_convert(None), last.tz_convert(None), freq=alias)
+    return periods.start_time.tz_localize("UTC")
+
+
+def _key_codes(key: pd.Series) -> tuple[np.ndarray, int, Any]:
+    """One group key as int64 codes in sorted order (missing last), their count, and a way
+    back from codes to values."""
+    if isinstance(key.dtype, pd.CategoricalDtype):
+        # Categories are grouped in their own order, as pandas does, without hashing.
+        codes = key.cat.codes.to_numpy().astype(np.int64)
+        n = len(key.cat.categories)
+        missing = codes < 0
+        if missing.any():
+            codes[missing] = n
+        return codes, n + 1, key.dtype
+    codes, uniques = pd.factorize(key, sort=True, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), max(len(uniques), 1), uniques
+
+
+def _key_values(codes: np.ndarray, back: Any) -> Any:
+    if isinstance(back, pd.CategoricalDtype):
+        n = len(back.categories)
+        return pd.Categorical.from_codes(np.where(codes == n, -1, codes), dtype=back)
+    return back.take(codes)
+
+
+def _grouped_micros(
+    micros: np.ndarray, keys: list[pd.Series], index: pd.Index
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Exact sums of ``micros`` per group of ``keys``: (keys frame, sums, counts).
+
+    Groups come sorted by the keys (categories in their order, missing values last), one
+    row per group that has rows. Sums are int64 when no overflow is possible, else Python
+    ints (an object array).
+    """
+    # Each key becomes integer codes, and the keys one mixed-radix code: a plain integer
+    # per row that numpy can sum by, which is faster than pandas' general group-by and
+    # is what lets exact sums keep up with a float64 group-by (benchmarks/bench_analysis.py).
+    parts = [_key_codes(k) for k in keys]
+    radix = 1
+    for _, size, _ in parts:
+        radix *= size
+    if radix >= 2**62:  # pragma: no cover - keys with billions of combinations
+        grouper = pd.Series(micros, index=index).groupby(keys, observed=True, sort=True,
+                                                         dropna=False)
+        ids = grouper.ngroup().to_numpy()
+        groups = grouper.size().index.to_frame(index=False)
+        return (groups, *_sum_by_id(micros, ids, len(groups)))
+    code = np.zeros(len(micros), np.int64)
+    for codes, size, _ in parts:
+        code *= size
+        code += codes
+    if radix <= max(len(micros), 2**20):
+        present = None  # dense: the code is the group id
+        ids, n_ids = code, radix
+    else:  # sparse combinations: number the ones that occur
+        ids, present = pd.factorize(code, sort=True)
+        n_ids = len(present)
+    sums, counts = _sum_by_id(micros, ids, n_ids)
+    if present is None:
+        present = np.flatnonzero(counts)
+        sums, counts = sums[present], counts[present]
+    columns = {}
+    rest = np.asarray(present, np.int64)
+    for i in range(len(parts) - 1, -1, -1):  # peel the radix digits off, last key first
+        _, size, back = parts[i]
+        rest, digit = np.divmod(rest, size)
+        columns[i] = _key_values(digit, back)
+    groups = pd.DataFrame({i: columns[i] for i in range(len(parts))})
+    return groups, sums, counts
+
+
+def _sum_by_id(micros: np.ndarray, ids: np.ndarray, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-id sums of int64 micro-units, and the rows per id."""
+    counts = np.bincount(ids, minlength=n_ids)
+    bound = int(np.abs(micros).max()) * len(micros) if len(micros) else 0
+    if bound <= _INT64_MAX:
+        sums = np.zeros(n_ids, np.int64)
+        np.add.at(sums, ids, micros)
+        return sums, counts
+    # int64 could overflow: sum the high and low 32 bits apart (neither can overflow below
+    # 2**31 rows) and join them as Python ints.
+    high, low = np.zeros(n_ids, np.int64), np.zeros(n_ids, np.int64)
+    np.add.at(high, ids, micros >> 32)
+    np.add.at(low, ids, micros & 0xFFFFFFFF)
+    joined = np.zeros(n_ids, dtype=object)
+    for i in np.flatnonzero(counts):
+        joined[i] = (int(high[i]) << 32) + int(low[i])
+    return joined, counts
+
+
+def _normalize_currency(frame: pd.DataFrame, currency: Hashable) -> None:
+    frame[currency] = frame[currency].astype("category")
+
+
+# -- cost_by --------------------------------------------------------------------------------
+
+
+def cost_by(
+    df: pd.DataFrame,
+    by: Hashable | Sequence[Hashable] | None = None,
+    *,
+    freq: str | None = None,
+    cost: Hashable = "cost",
+    time: Hashable | None = None,
+    currency: Hashable = "currency",
+    rates: Mapping[str, Decimal | str | int | float] | None = None,
+    to: str | None = None,
+) -> pd.DataFrame:
+    """Exact cost totals per group (and period), one currency per row.
+
+    Amounts are summed as integer micro-units, so a total equals the exact decimal sum of
+    the rows digit for digit. The ``currency`` column is always a group: amounts in
+    different currencies are never added together, unless ``rates`` are given.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any frame with a money column and a currency column (``docs/frames.md``).
+    by : column name or list of names, optional
+        Groups besides the period and the currency.
+    freq : str, optional
+        Period of the totals: ``"D"``, ``"W"`` (weeks start on Monday), ``"MS"`` (months),
+        ``"h"`` or any pandas frequency. ``None`` totals over the whole frame.
+    cost : column name, default ``"cost"``
+        The money column (``decimal128`` or strings, Decimals or floats from a CSV).
+    time : column name, optional
+        The timestamp column for ``freq``; default the first of ``created_at``,
+        ``start_timestamp_utc``, ``start_time``, ``event_timestamp``, ``date``,
+        ``start_date``, ``period``. Naive timestamps are taken as UTC.
+    currency : column name, default ``"currency"``
+    rates : mapping, optional
+        Conversion rates into ``to``: units of ``to`` per unit of each currency (exact
+        decimals or strings). Totals are summed exactly per currency first, then each
+        converted total is rounded half-even to 6 decimals and added up.
+    to : str, optional
+        The target currency of ``rates``; required with it.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``period`` (with ``freq``), the ``by`` columns, ``currency`` (category),
+        ``cost`` (``decimal128(18, 6)``; ``decimal128(38, 6)`` only for totals past
+        10**12) and ``count`` (rows in the group), sorted by the groups.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "created_at": pd.to_datetime(["2024-05-01 09:00", "2024-05-01 17:30",
+    ...                                   "2024-05-02 08:00"], utc=True),
+    ...     "product": ["messaging", "messaging", "voice"],
+    ...     "cost": to_money(["0.0040", "0.0080", "0.0125"]),
+    ...     "currency": ["USD", "USD", "USD"]})
+    >>> out = cost_by(df, "product", freq="D")
+    >>> out[["product", "cost"]].astype(str).values.tolist()
+    [['messaging', '0.012000'], ['voice', '0.012500']]
+    """
+    by_cols = _as_list(by)
+    _require(df, cost, "cost")
+    _require(df, currency, "currency")
+    for column in by_cols:
+        _require(df, column, "by")
+    if (rates is None) != (to is None):
+        raise ValueError("rates and to go together: rates={currency: rate into `to`}, to='USD'")
+
+    micros, _ = _micros(df[cost], str(cost))
+    keys: list[pd.Series] = []
+    names: list[Hashable] = []
+    if freq is not None:
+        keys.append(_floor(_utc(df[_time_column(df, time)]), freq).rename("period"))
+        names.append("period")
+    for column in [*by_cols, currency]:
+        if column not in names:  # `by` may repeat the currency; group once
+            keys.append(df[column])
+            names.append(column)
+    if not len(df):
+        return _empty_cost_frame(df, names, currency)
+    groups, sums, counts = _grouped_micros(micros, keys, df.index)
+    groups.columns = names
+    if rates is not None:
+        return _convert(groups, sums, counts, currency, rates, str(to))
+    groups["cost"] = _money_series(sums)
+    groups["count"] = counts
+    _normalize_currency(groups, currency)
+    return groups
+
+
+def _empty_cost_frame(df: pd.DataFrame, names: list[Hashable], currency: Hashable) -> pd.DataFrame:
+    columns: dict[Hashable, Any] = {}
+    for name in names:
+        if name == "period":
+            columns[name] = pd.Series([], dtype="datetime64[ns, UTC]")
+        else:
+            columns[name] = df[name].iloc[:0].reset_index(drop=True)
+    out = pd.DataFrame(columns)
+    out["cost"] = pd.Series([], dtype=MONEY)
+    out["count"] = pd.Series([], dtype=np.int64)
+    _normalize_currency(out, currency)
+    return out
+
+
+def _convert(groups: pd.DataFrame, sums: np.ndarray, counts: np.ndarray, currency: Hashable,
+             rates: Mapping[str, Any], to: str) -> pd.DataFrame:
+    table = {str(k): _to_decimal(v, f"rates[{k!r}]") for k, v in rates.items()}
+    table.setdefault(to, Decimal(1))
+    present = {str(c) for c in groups[currency].dropna().unique()}
+    missing = sorted(present - table.keys())
+    if missing:
+        raise ValueError(f"rates: no rate for {', '.join(missing)} into {to}")
+    converted = [
+        int((Decimal(int(s)) * table[str(c)]).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        for s, c in zip(sums, groups[currency], strict=True)
+    ]
+    work = groups.drop(columns=[currency]).assign(_m=np.array(converted, dtype=object),
+                                                  count=counts)
+    keys = [c for c in work.columns if c not in ("_m", "count")]
+    if keys:
+        out = work.groupby(keys, observed=True, sort=True, dropna=False).agg(
+            _m=("_m", "sum"), count=("count", "sum")).reset_index()
+    else:
+        out = pd.DataFrame({"_m": [sum(converted)], "count": [int(counts.sum())]})
+    out.insert(len(keys), currency, pd.Categorical([to] * len(out)))
+    total = np.array([int(v) for v in out["_m"]], dtype=object)
+    fits = all(abs(v) <= _INT64_MAX for v in total)
+    out["_m"] = _money_series(total.astype(np.int64) if fits else total)
+    out = out.rename(columns={"_m": "cost"})
+    return out[[*keys, currency, "cost", "count"]]
+
+
+# -- usage breakdown ------------------------------------------------------------------------
+
+
+def _is_money(df: pd.DataFrame, column: Hashable) -> bool:
+    dtype = df[column].dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype):
+        return True
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return False
+    return column in MONEY_COLUMNS
+
+
+def usage_breakdown(
+    df: pd.DataFrame,
+    dimension: Hashable,
+    metric: Hashable,
+    *,
+    top: int = 10,
+    other: str = "Other",
+    freq: str | None = None,
+    time: Hashable | None = None,
+    currency: Hashable = "currency",
+) -> pd.DataFrame:
+    """The top ``top`` values of a dimension by a metric, the rest summed into ``other``.
+
+    The ``other`` row keeps totals whole: the rows of the result add up to the total of
+    the frame. A money metric (``cost``, any decimal column) is summed exactly and per
+    currency, with the top values chosen within each currency. ``metric="count"`` counts
+    rows when the frame has no such column. Missing dimension values are shown as
+    ``"(missing)"``.
+
+    Parameters
+    ----------
+    df : DataFrame
+    dimension : column name
+        What to break down by (``country_code``, ``direction``, ``product`` ...).
+    metric : column name
+        What to add up (``cost``, ``parts``, ``billed_sec``, ``count`` ...).
+    top : int, default 10
+        How many values to keep; the values are ranked by their total over the frame.
+    other : str, default ``"Other"``
+        Label of the row that sums the rest.
+    freq : str, optional
+        Also break down per period (same top values in every period).
+    time : column name, optional
+        The timestamp column for ``freq`` (see :func:`cost_by`).
+    currency : column name, default ``"currency"``
+
+    Returns
+    -------
+    DataFrame
+        Columns ``period`` (with ``freq``), ``currency`` (money metrics), the dimension
+        (strings), the metric and ``share`` (of the total of its currency and period),
+        largest first, ``other`` last.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"country_code": ["US", "US", "CA", "MX", "BR"],
+    ...                    "parts": [3, 1, 2, 1, 1]})
+    >>> usage_breakdown(df, "country_code", "parts", top=2)[["country_code", "parts"]]
+      country_code  parts
+    0           US      4
+    1           CA      2
+    2        Other      2
+    """
+    if top < 1:
+        raise ValueError(f"top={top!r}: must be a positive integer")
+    _require(df, dimension, "dimension")
+    counting = metric == "count" and metric not in df.columns
+    if not counting:
+        _require(df, metric, "metric")
+    money = not counting and _is_money(df, metric)
+    if money and currency not in df.columns:
+        raise ValueError(f"metric={metric!r} is money but the frame has no {currency!r} column; "
+                         f"amounts in different currencies cannot be added (if they share one, "
+                         f"add it: df.assign(currency='USD'))")
+
+    labels = df[dimension].astype(object).where(df[dimension].notna(), "(missing)").astype(str)
+    keys: list[pd.Series] = []
+    if freq is not None:
+        keys.append(_floor(_utc(df[_time_column(df, time)]), freq).rename("period"))
+    if money:
+        keys.append(df[currency].astype(str).rename("currency"))
+    outer = [k.name for k in keys]  # the groups the top values are chosen within
+    keys.append(labels.rename(dimension))
+
+    if money:
+        micros, _ = _micros(df[metric], str(metric))
+        groups, sums, _ = _grouped_micros(micros, keys, df.index)
+        groups.columns = [k.name for k in keys]
+        groups["_v"] = sums
+    else:
+        values = (pd.Series(np.ones(len(df), np.int64), index=df.index) if counting
+                  else df[metric])
+        summed = values.groupby(keys, observed=True, sort=True, dropna=False).sum()
+        groups = summed.rename("_v").reset_index()
+        groups.columns = [*[k.name for k in keys], "_v"]
+
+    # Rank each value by its total over the whole frame (within its currency), so that a
+    # breakdown per period keeps the same values in every period.
+    within = ["currency"] if money else []
+    totals = groups.groupby([*within, dimension], sort=False)["_v"].sum().reset_index()
+    totals["_big"] = [-int(v) if money else -v for v in totals["_v"]]
+    totals = totals.sort_values([*within, "_big", dimension], ignore_index=True)
+    totals["_rank"] = (totals.groupby(within, sort=False).cumcount() if within
+                       else np.arange(len(totals)))
+    groups = groups.merge(totals[[*within, dimension, "_rank"]], on=[*within, dimension])
+    lumped = groups["_rank"] >= top
+    groups[dimension] = groups[dimension].where(~lumped, other)
+    groups["_rank"] = groups["_rank"].where(~lumped, top)  # `other` comes last
+    merged = groups.groupby([*outer, dimension], sort=False, dropna=False).agg(
+        _v=("_v", "sum"), _rank=("_rank", "min")).reset_index()
+    merged = merged.sort_values([*outer, "_rank"], ignore_index=True).drop(columns="_rank")
+
+    name = "count" if counting else metric
+    if money:
+        whole = merged.groupby(outer, sort=False)["_v"].transform(
+            lambda s: sum(int(v) for v in s))
+        share = [int(v) / int(w) if int(w) else np.nan
+                 for v, w in zip(merged["_v"], whole, strict=True)]
+        values = np.array([int(v) for v in merged["_v"]], dtype=object)
+        fits = all(abs(v) <= _INT64_MAX for v in values)
+        merged[name] = _money_series(values.astype(np.int64) if fits else values)
+        merged["currency"] = merged["currency"].astype("category")
+    else:
+        whole = (merged.groupby(outer, sort=False)["_v"].transform("sum") if outer
+                 else merged["_v"].sum())
+        share = (merged["_v"] / whole).astype("float64").to_numpy()
+        merged[name] = merged["_v"]
+    merged["share"] = np.asarray(share, dtype="float64")
+    merged[dimension] = merged[dimension].astype("string")
+    return merged.drop(columns="_v")
+
+
+# -- spend across products ------------------------------------------------------------------
+
+
+def spend_summary(
+    frames: Mapping[str, pd.DataFrame] | pd.DataFrame,
+    *,
+    freq: str = "D",
+    rates: Mapping[str, Any] | None = None,
+    to: str | None = None,
+) -> pd.DataFrame:
+    """Spend per period, product and currency across products, in one tidy frame.
+
+    Parameters
+    ----------
+    frames : mapping of product name to DataFrame, or one DataFrame with ``product``
+        For example ``{"messaging": mdrs, "voice": cdrs, "wireless": wdrs,
+        "number lookups": lookups}``. Each frame may be detail records or a usage report;
+        its money column is ``cost`` (or ``total_cost``, as the number-lookup report has
+        it) and its time column the first of :data:`TIME_COLUMNS`.
+    freq : str, default ``"D"``
+        ``"D"``, ``"W"`` or ``"MS"`` (or any pandas frequency).
+    rates, to : optional
+        Convert into one currency, as in :func:`cost_by`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``period``, ``product`` (category, in the order given), ``currency``,
+        ``cost`` (exact) and ``count``, sorted by period, product and currency. Periods
+        without spend for a product have no row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> day = pd.Timestamp("2024-05-01", tz="UTC")
+    >>> sms = pd.DataFrame({"created_at": [day], "cost": ["0.0040"], "currency": ["USD"]})
+    >>> calls = pd.DataFrame({"start_timestamp_utc": [day], "cost": ["0.0125"],
+    ...                       "currency": ["USD"]})
+    >>> s = spend_summary({"messaging": sms, "voice": calls}, freq="MS")
+    >>> s[["product", "cost"]].astype(str).values.tolist()
+    [['messaging', '0.004000'], ['voice', '0.012500']]
+    """
+    if isinstance(frames, pd.DataFrame):
+        _require(frames, "product", "frames")
+        out = cost_by(frames, "product", freq=freq, cost=_cost_column(frames), rates=rates,
+                      to=to)
+        out["product"] = out["product"].astype(str)
+        order = list(dict.fromkeys(out["product"]))
+    else:
+        parts = []
+        for product, frame in frames.items():
+            part = cost_by(frame, freq=freq, cost=_cost_column(frame), rates=rates, to=to)
+            part.insert(1, "product", str(product))
+            part["currency"] = part["currency"].astype(str)
+            parts.append(part)
+        order = [str(p) for p in frames]
+        if not parts:
+            raise ValueError("frames: give at least one product's frame")
+        out = pd.concat(parts, ignore_index=True)
+    out["product"] = pd.Categorical(out["product"], categories=order)
+    out["currency"] = out["currency"].astype(str).astype("category")
+    return out.sort_values(["period", "product", "currency"], ignore_index=True)
+
+
+def _cost_column(df: pd.DataFrame) -> str:
+    for name in ("cost", "total_cost"):
+        if name in df.columns:
+            return name
+    raise ValueError(f"a frame has no cost column (cost or total_cost); it has "
+                     f"{', '.join(map(str, df.columns))}")
+
+
+# -- reconciliation -------------------------------------------------------------------------
+
+
+def reconcile(
+    detail: pd.DataFrame,
+    usage: pd.DataFrame,
+    *,
+    by: Hashable | Sequence[Hashable] | None = None,
+    freq: str | None = "D",
+    detail_cost: Hashable | None = None,
+    usage_cost: Hashable | None = None,
+    detail_time: Hashable | None = None,
+    usage_time: Hashable | None = None,
+    tolerance: Decimal | str | int = 0,
+) -> pd.DataFrame:
+    """Compare detail-record totals with usage-report totals for the same window.
+
+    Both sides are totalled exactly per period, ``by`` and currency; a group found on one
+    side only counts as zero on the other, so it shows up as a difference.
+
+    Parameters
+    ----------
+    detail : DataFrame
+        Detail records (MDRs, CDRs, WDRs).
+    usage : DataFrame
+        A usage report over the same window (for example ``mdr_usage_legacy`` rows, one
+        per day).
+    by : column name or list, optional
+        Extra groups present in both frames (``direction``, ``country_code`` ...).
+    freq : str or None, default ``"D"``
+        Period to compare per; ``None`` compares the window totals.
+    detail_cost, usage_cost : column name, optional
+        Default ``cost`` (or ``total_cost``).
+    detail_time, usage_time : column name, optional
+        Default: the first time column of each frame (see :func:`cost_by`).
+    tolerance : Decimal or str, default 0
+        Largest absolute difference still counted as a match.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``period`` (with ``freq``), the ``by`` columns, ``currency``,
+        ``detail_cost``, ``usage_cost``, ``difference`` (detail minus usage, exact) and
+        ``match`` (``|difference| <= tolerance``), one row per group of either side.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> day = pd.Timestamp("2024-05-01", tz="UTC")
+    >>> mdrs = pd.DataFrame({"created_at": [day, day], "cost": ["0.0040", "0.0080"],
+    ...                      "currency": ["USD", "USD"]})
+    >>> usage = pd.DataFrame({"date": [day], "cost": ["0.0110"], "currency": ["USD"]})
+    >>> r = reconcile(mdrs, usage)
+    >>> str(r.loc[0, "difference"]), bool(r.loc[0, "match"])
+    ('0.001000', False)
+    """
+    by_cols = _as_list(by)
+    sides = {}
+    for label, frame, cost, time in (("detail", detail, detail_cost, detail_time),
+                                     ("usage", usage, usage_cost, usage_time)):
+        total = cost_by(frame, by_cols, freq=freq, cost=cost or _cost_column(frame), time=time)
+        for column in [*by_cols, "currency"]:
+            # Category sets differ between the two frames; compare by text.
+            total[column] = total[column].astype(object).where(total[column].notna(), None)
+        sides[label] = total.drop(columns="count").rename(columns={"cost": f"{label}_cost"})
+    keys = (["period"] if freq is not None else []) + [*by_cols, "currency"]
+    out = sides["detail"].merge(sides["usage"], on=keys, how="outer", sort=True)
+    det, _ = _micros(out["detail_cost"], "detail_cost")  # missing side -> 0
+    use, _ = _micros(out["usage_cost"], "usage_cost")
+    out["detail_cost"] = _money_series(det, out.index)
+    out["usage_cost"] = _money_series(use, out.index)
+    diff = det - use
+    out["difference"] = _money_series(diff, out.index)
+    limit = int(_to_decimal(tolerance, "tolerance").scaleb(_SCALE))
+    out["match"] = np.abs(diff) <= limit
+    for column in [*by_cols, "currency"]:
+        out[column] = out[column].astype("category")
+    return out
+
+
+# -- anomalies ------------------------------------------------------------------------------
+
+
+def spend_anomalies(
+    df: pd.DataFrame,
+    *,
+    by: Hashable | Sequence[Hashable] | None = None,
+    freq: str = "D",
+    threshold: float = 3.5,
+    cost: Hashable = "cost",
+    time: Hashable | None = None,
+    seasonal: bool | None = None,
+) -> pd.DataFrame:
+    """Periods whose spend departs from a robust baseline, with the size of the departure.
+
+    Spend is totalled exactly per period (and ``by``, and currency); periods without
+    spend count as zero. A period's baseline is the median spend of the other periods on
+    the same weekday (daily data over at least three weeks: quiet weekends are not
+    anomalies), or else of all other periods. Spend wobbles in proportion to its level, so
+    the spread is the median absolute *relative* deviation from the baseline, scaled by
+    1.4826 to match a standard deviation for normal data; a period is an anomaly when
+    ``|spend - baseline| / (spread x baseline)`` exceeds ``threshold`` (3.5, after
+    Iglewicz and Hoaglin). Each currency (and ``by`` group) is its own series.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any frame with money and time (see :func:`cost_by`).
+    by : column name or list, optional
+        Look for anomalies per group (``product``, ``country_code`` ...).
+    freq : str, default ``"D"``
+    threshold : float, default 3.5
+        Robust z-score above which a period is reported.
+    cost, time : column name, optional
+        As in :func:`cost_by`.
+    seasonal : bool, optional
+        Force (or forbid) the same-weekday baseline; default: daily data over 21 days
+        or more.
+
+    Returns
+    -------
+    DataFrame
+        One row per anomalous period: ``period``, the ``by`` columns, ``currency``,
+        ``cost`` (exact), ``baseline``, ``deviation`` (``cost - baseline``) and ``score``
+        (robust z-score) as float64, and ``kind`` (``"spike"`` or ``"drop"``), by period.
+        A series of fewer than 7 periods is not judged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> days = pd.date_range("2024-05-01", periods=14, freq="D", tz="UTC")
+    >>> spend = ["10.00"] * 14
+    >>> spend[9] = "55.00"
+    >>> df = pd.DataFrame({"created_at": days, "cost": spend, "currency": "USD"})
+    >>> a = spend_anomalies(df)
+    >>> a["period"].dt.strftime("%Y-%m-%d").tolist(), a["kind"].tolist()
+    (['2024-05-10'], ['spike'])
+    """
+    by_cols = _as_list(by)
+    totals = cost_by(df, by_cols, freq=freq, cost=cost, time=time)
+    groups = [*by_cols, "currency"]
+    columns = ["period", *groups, "cost", "baseline", "deviation", "score", "kind"]
+    if totals.empty:
+        return _empty_anomalies(totals, columns)
+    periods = _period_range(totals["period"].min(), totals["period"].max(), freq)
+    if seasonal is None:
+        seasonal = freq == "D" and len(periods) >= 21
+    found = []
+    for key, part in totals.groupby(groups, observed=True, sort=True, dropna=False):
+        micros, _ = _micros(part["cost"], "cost")
+        spend = pd.Series(micros, index=pd.DatetimeIndex(part["period"])).reindex(
+            periods, fill_value=0)
+        if len(spend) < 7:
+            log.info("spend_anomalies: %s has %d periods (< 7); not judged", key, len(spend))
+            continue
+        values = spend.to_numpy(np.float64) / _UNIT
+        if seasonal:
+            baseline = _loo_medians(values, spend.index.day_of_week.to_numpy())
+        else:
+            baseline = _loo_medians(values, np.zeros(len(values), np.int64))
+        residual = values - baseline
+        score = _robust_scores(residual, baseline)
+        if score is None:
+            continue
+        hits = np.flatnonzero(np.abs(score) > threshold)
+        if not len(hits):
+            continue
+        key_values = key if isinstance(key, tuple) else (key,)
+        rows = pd.DataFrame({"period": spend.index[hits]})
+        for name, value in zip(groups, key_values, strict=True):
+            rows[name] = value
+        rows["cost"] = _money_series(spend.to_numpy()[hits])
+        rows["baseline"] = baseline[hits]
+        rows["deviation"] = residual[hits]
+        rows["score"] = score[hits]
+        rows["kind"] = np.where(score[hits] > 0, "spike", "drop")
+        found.append(rows)
+    if not found:
+        return _empty_anomalies(totals, columns)
+    out = pd.concat(found, ignore_index=True)
+    out["currency"] = out["currency"].astype("category")
+    return out.sort_values(["period", *groups], ignore_index=True)[columns]
+
+
+def _loo_medians(values: np.ndarray, season: np.ndarray) -> np.ndarray:
+    """For each period, the median of the *other* periods of its season (same weekday).
+
+    Leaving the period itself out keeps an outlier from pulling its own baseline, and keeps
+    the residuals honest: residuals from a median fitted on the same few points are too
+    small, which would make ordinary days look anomalous.
+    """
+    out = np.empty(len(values))
+    for key in np.unique(season):
+        where = np.flatnonzero(season == key)
+        group = values[where]
+        for i, pos in enumerate(where):
+            others = np.delete(group, i)
+            out[pos] = np.median(others) if others.size else group[i]
+    return out
+
+
+def _robust_scores(residual: np.ndarray, baseline: np.ndarray) -> np.ndarray | None:
+    """Robust z-scores of residuals whose spread grows with the baseline, or None if flat.
+
+    Spend varies in proportion to its level (a quiet Sunday wobbles less than a busy
+    Tuesday), so the spread is measured on relative residuals: 1.4826 x the median of
+    |residual / baseline|, the MAD scaled to a standard deviation for normal data.
+    """
+    positive = baseline > 0
+    relative = np.abs(residual[positive] / baseline[positive])
+    spread = 1.4826 * np.median(relative) if relative.size else 0.0
+    if spread == 0 and relative.size:
+        # More than half the periods sit on the baseline; the mean absolute deviation
+        # (scaled for normal data) still lets a lone outlier stand out.
+        spread = 1.2533 * np.mean(relative)
+    scale = spread * baseline
+    # Where the usual spend is zero, fall back to the absolute spread of all periods.
+    absolute = 1.4826 * np.median(np.abs(residual)) or 1.2533 * np.mean(np.abs(residual))
+    scale = np.where(positive, scale, absolute)
+    if not (scale > 0).any():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(scale > 0, residual / np.where(scale > 0, scale, 1), 0.0)
+    return score
+
+
+def _empty_anomalies(totals: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    out = totals.iloc[:0].drop(columns="count").copy()
+    for name in ("baseline", "deviation", "score"):
+        out[name] = pd.Series([], dtype="float64")
+    out["kind"] = pd.Series([], dtype=object)
+    return out[columns].reset_index(drop=True)
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def session_costs(tree: SessionTree, *, strict: bool = True) -> pd.DataFrame:
+    """Cost roll-up of a session by product and event, after checking the tree's invariant.
+
+    Every node's cumulative cost must equal its own cost plus its children's cumulative
+    costs, and the root's must equal the session total. A violation raises
+    :class:`SessionCostError` naming the nodes (``strict=False`` warns instead). When the
+    API returned a truncated tree (``max_depth``), the cost below the deepest nodes is
+    reported on a ``"(not expanded)"`` row, so the rows always add up to the total.
+
+    Parameters
+    ----------
+    tree : SessionTree
+        From :func:`telnyx_analytics.session_analysis` or
+        :meth:`SessionTree.from_response`.
+    strict : bool, default True
+        Raise on a broken invariant; ``False`` issues a warning and rolls up anyway.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``product``, ``event_name``, ``currency``, ``events`` (count), ``cost``
+        (exact sum of the events' own costs) and ``share`` (of the session total),
+        largest cost first.
+
+    Examples
+    --------
+    >>> from telnyx_analytics.sessions import SessionTree
+    >>> def node(i, product, own, cum, children=()):
+    ...     return {"id": i, "product": product, "event_name": product, "record": {},
+    ...             "links": {"self": "", "records": ""}, "children": list(children),
+    ...             "cost": {"event_cost": own, "cumulative_cost": cum, "currency": "USD"}}
+    >>> tree = SessionTree.from_response({
+    ...     "session_id": "c1", "cost": {"total": "0.030000", "currency": "USD"},
+    ...     "meta": {"event_count": 2, "products": ["callcontrol-cdrs", "recordings"]},
+    ...     "root": node("c1", "callcontrol-cdrs", "0.020000", "0.030000",
+    ...                  [node("r1", "recordings", "0.010000", "0.010000")])})
+    >>> session_costs(tree)[["product", "cost"]].astype(str).values.tolist()
+    [['callcontrol-cdrs', '0.020000'], ['recordings', '0.010000']]
+    """
+    violations = tree.check()
+    if len(violations):
+        error = SessionCostError(violations)
+        if strict:
+            raise error
+        warnings.warn(str(error), stacklevel=2)
+    nodes = tree.nodes
+    micros, _ = _micros(nodes["event_cost"], "event_cost")
+    keys = [nodes["product"].astype(str), nodes["event_name"].astype(str),
+            nodes["currency"].astype(str)]
+    groups, sums, counts = _grouped_micros(micros, keys, nodes.index)
+    groups.columns = ["product", "event_name", "currency"]
+    groups["events"] = counts
+    groups["_m"] = sums
+    hidden = tree.hidden_cost()
+    if hidden:
+        extra = {"product": "(not expanded)", "event_name": "(not expanded)",
+                 "currency": tree.currency, "events": tree.event_count - len(nodes),
+                 "_m": int(hidden.scaleb(_SCALE))}
+        groups = pd.concat([groups, pd.DataFrame([extra])], ignore_index=True)
+    total = sum(int(v) for v in groups["_m"])
+    groups["share"] = [int(v) / total if total else np.nan for v in groups["_m"]]
+    groups = groups.sort_values(["_m", "product", "event_name"], ascending=[False, True, True],
+                                ignore_index=True)
+    groups["cost"] = _money_series(np.array([int(v) for v in groups["_m"]], dtype=np.int64))
+    groups["currency"] = groups["currency"].astype("category")
+    groups["events"] = groups["events"].astype(np.int64)
+    return groups[["product", "event_name", "currency", "events", "cost", "share"]]

@@ -1,0 +1,812 @@
+"""Records and synchronous reports, each as a typed pandas DataFrame.
+
+Every function here is a thin shell over one engine: it names a row of the catalog
+(``_catalog.OPERATIONS``), which checks and translates the arguments before anything is
+sent, fetches (every page, in parallel where the API allows), and turns the records into
+the typed frame of the row's schema (``_frames``). See docs/frames.md for the columns.
+
+Windows use one vocabulary, ``start`` and ``end``: a ``str``, ``datetime.date``,
+``datetime.datetime`` or ``pandas.Timestamp``; a naive value is taken as UTC; a day as
+``end`` includes that whole day (windows are inclusive at both ends, as in the API).
+
+>>> import telnyx_analytics as tx
+>>> from telnyx_analytics.sandbox import serve
+>>> with serve(seed=1, days=3) as sb:
+...     client = tx.Client("KEY_DOC", sb.base_url, cache=False)
+...     df = mdrs("2000-01-01", "2100-01-01", limit=5, client=client)
+>>> len(df), str(df["cost"].dtype)
+(5, 'decimal128(18, 6)[pyarrow]')
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from . import _catalog, _dates, _frames
+from ._client import Client, get_client
+from ._dates import Moment
+from .sessions import SessionTree
+
+__all__ = [
+    "call_events",
+    "cdr_report_fields",
+    "cdr_usage",
+    "mdr_usage",
+    "mdrs",
+    "product_usage",
+    "product_usage_options",
+    "session_analysis",
+    "session_metadata",
+    "wdrs",
+]
+
+log = logging.getLogger("telnyx_analytics.records")
+
+
+# -- the engine ---------------------------------------------------------------------------
+
+
+def _calls(op_name: str, kwargs: dict[str, Any]) -> list[_catalog.Call]:
+    """Checked requests for an operation: one, or one per piece of a window longer than
+    the operation accepts. Everything is checked here, before any request."""
+    op = _catalog.OPERATIONS[op_name]
+    first = _catalog.prepare(op, **kwargs)
+    span = op.window.max_span if op.window else None
+    if span is None or first.start is None or first.end is None or first.end - first.start < span:
+        return [first]
+    pieces = _dates.split(first.start, first.end, span)
+    log.info("%s: window of %s split into %d pieces", op.name, first.end - first.start, len(pieces))
+    return [_catalog.prepare(op, **{**kwargs, "start": lo, "end": hi}) for lo, hi in pieces]
+
+
+def _fetch(
+    call: _catalog.Call,
+    client: Client,
+    *,
+    page_size: int | None = None,
+    limit: int | None = None,
+    cache: bool = True,
+) -> Any:
+    """The records of a paginated GET (all pages), or the JSON body of any other call."""
+    op = call.op
+    if op.paging is not None:
+        return client.paginate(
+            call.path, call.params, style=op.paging, page_size=page_size or op.max_page_size or 1,
+            limit=limit, id_field=op.id_field, desc=op.name, cache=cache,
+        )
+    if call.method == "GET":
+        return client.get_json(call.path, call.params, cache=cache)
+    response = client.request(call.method, call.path, params=call.params or None, json=call.json,
+                              cache=False)
+    return response.json() if response.content and response.content.strip() else None
+
+
+def _records(
+    op_name: str,
+    kwargs: dict[str, Any],
+    client: Client | None,
+    *,
+    page_size: int | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], list[_catalog.Call]]:
+    """Check, fetch and stitch the records of a paginated operation."""
+    op = _catalog.OPERATIONS[op_name]
+    size = _catalog.check_paging(op, page_size, limit)
+    calls = _calls(op_name, kwargs)
+    client = get_client(client)
+    records: list[dict[str, Any]] = []
+    for call in calls:
+        left = None if limit is None else limit - len(records)
+        if left == 0:
+            break
+        records.extend(_fetch(call, client, page_size=size, limit=left))
+    if len(calls) > 1 and op.id_field:
+        # Pieces do not overlap, but a record the API timestamps on a boundary must still
+        # appear once.
+        records = list({r.get(op.id_field, i): r for i, r in enumerate(records)}.values())
+    return records, calls
+
+
+def _frame(op_name: str, records: list[dict[str, Any]], **kwargs: Any) -> pd.DataFrame:
+    """The typed frame of an operation's records (its schema is in the catalog row)."""
+    schema = _catalog.OPERATIONS[op_name].schema
+    assert schema is not None, op_name
+    return _frames.records_to_frame(records, schema, **kwargs)
+
+
+# -- detail records -------------------------------------------------------------------------
+
+
+def call_events(
+    start: Moment | None = None,
+    end: Moment | None = None,
+    *,
+    page_size: int | None = None,
+    limit: int | None = None,
+    client: Client | None = None,
+    **filters: Any,
+) -> pd.DataFrame:
+    """Call control events (``GET /call_events``), one row per event.
+
+    Without ``leg_id``, ``application_session_id`` or a window the API covers only the
+    last 24 hours. The API takes one time bound: with both ``start`` and ``end``, events
+    from ``start`` are fetched and those after ``end`` dropped.
+
+    Parameters
+    ----------
+    start, end : str, date, datetime or Timestamp, optional
+        Inclusive window on ``event_timestamp``.
+    page_size : int, optional
+        Events per page (1 to 250; default 250).
+    limit : int, optional
+        Stop after this many events.
+    client : Client, optional
+        Default: the module-wide client.
+    **filters
+        ``leg_id``, ``application_session_id`` (UUIDs), ``application_name_contains``
+        (3+ characters), ``connection_id``, ``outbound_voice_profile_id``, ``product``
+        (``call_control``, ``fax``, ``texml``), ``failed`` (bool), ``from_``, ``to``,
+        ``name``, ``type`` (``command``, ``webhook``), ``status`` (``init``,
+        ``in_progress``, ``completed``).
+
+    Returns
+    -------
+    DataFrame
+        ``call_leg_id``, ``call_session_id``, ``event_timestamp``, ``name``, ``type``,
+        ``record_type`` and ``metadata.<field>`` columns.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     df = call_events(limit=3, client=tx.Client("KEY_DOC", sb.base_url, cache=False))
+    >>> list(df.columns[:3])
+    ['call_leg_id', 'call_session_id', 'event_timestamp']
+    """
+    call = _catalog.prepare("call_events", start=start, end=end, **filters)
+    op = call.op
+    size = _catalog.check_paging(op, page_size, limit)
+    client = get_client(client)
+    if call.start is None or call.end is None:
+        records, _ = _records("call_events", {"start": start, "end": end, **filters}, client,
+                              page_size=page_size, limit=limit)
+        return _frame("call_events", records)
+    assert size is not None
+    records = _events_until(call, client, size, call.end)
+    df = _frame("call_events", records)
+    ts = df["event_timestamp"]
+    df = df[(ts >= call.start) & (ts <= call.end)].reset_index(drop=True)
+    if not len(df):
+        return _frames.empty_frame(_catalog.OPERATIONS["call_events"].schema)
+    return df.iloc[:limit] if limit is not None else df
+
+
+def _events_until(
+    call: _catalog.Call, client: Client, page_size: int, end: pd.Timestamp
+) -> list[dict[str, Any]]:
+    """Call events from the call's start on, until the first page that goes past ``end``.
+
+    The API takes only one ``filter[occurred_at]`` bound but orders events by time, so
+    the pages after ``end`` need not be fetched: the engine's page loop cannot stop on a
+    value, hence this small cursor loop of its own.
+    """
+    out: list[dict[str, Any]] = []
+    after: str | None = None
+    seen: set[str] = set()
+    while True:
+        params = {**call.params, "page[limit]": page_size}
+        if after is not None:
+            params["page[after]"] = after
+        body = client.get_json(call.path, params) or {}
+        page = body.get("data") or []
+        out.extend(page)
+        cursors = (body.get("meta") or {}).get("cursors") or {}
+        after = cursors.get("after") if isinstance(cursors, Mapping) else None
+        last = page[-1].get("event_timestamp") if page else None
+        if not page or not after or after in seen or (last and pd.Timestamp(last) > end):
+            return out
+        seen.add(after)
+
+
+def mdrs(
+    start: Moment,
+    end: Moment,
+    *,
+    page_size: int | None = None,
+    limit: int | None = None,
+    client: Client | None = None,
+    **filters: Any,
+) -> pd.DataFrame:
+    """Message detail records (``GET /reports/mdrs``), one row per message.
+
+    Parameters
+    ----------
+    start, end : str, date, datetime or Timestamp
+        Inclusive window (a day as ``end`` includes that day; naive values are UTC).
+    page_size : int, optional
+        Records per page (1 to 250; default 250).
+    limit : int, optional
+        Stop after this many records.
+    client : Client, optional
+        Default: the module-wide client.
+    **filters
+        ``id``, ``direction`` (``inbound``/``outbound``), ``profile``, ``cld``, ``cli``,
+        ``status`` (``delivered``, ``failed``, ...), ``message_type`` (``sms``/``mms``);
+        case does not matter.
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``created_at``, ``direction``, ``message_type``, ``status``, ``cli``,
+        ``cld``, ``profile_name``, ``parts``, ``rate``, ``cost``, ``currency``,
+        ``record_type`` (docs/frames.md).
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     c = tx.Client("KEY_DOC", sb.base_url, cache=False)
+    ...     df = mdrs("2000-01-01", "today", direction="inbound", limit=10, client=c)
+    >>> set(df["direction"])
+    {'inbound'}
+    """
+    records, _ = _records(
+        "mdrs", {"start": start, "end": end, **filters}, client, page_size=page_size, limit=limit
+    )
+    return _frame("mdrs", records)
+
+
+def wdrs(
+    start: Moment,
+    end: Moment,
+    *,
+    page_size: int | None = None,
+    limit: int | None = None,
+    client: Client | None = None,
+    **filters: Any,
+) -> pd.DataFrame:
+    """Wireless detail records (``GET /reports/wdrs``), one row per data session.
+
+    Parameters
+    ----------
+    start, end : str, date, datetime or Timestamp
+        Inclusive window.
+    page_size : int, optional
+        Records per page (1 to 250; default 250).
+    limit : int, optional
+        Stop after this many records.
+    client : Client, optional
+        Default: the module-wide client.
+    **filters
+        ``id``, ``mcc``, ``mnc``, ``imsi``, ``sim_group_name``, ``sim_group_id``,
+        ``sim_card_id``, ``phone_number``, ``sort`` (fields, ``-`` for descending).
+
+    Returns
+    -------
+    DataFrame
+        Nested amounts flattened: ``uplink_data`` and ``uplink_data_unit``, ``rate`` and
+        ``rate_currency``, ``cost`` and ``currency`` (docs/frames.md).
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     df = wdrs("2000-01-01", "today", limit=5,
+    ...               client=tx.Client("KEY_DOC", sb.base_url, cache=False))
+    >>> {"uplink_data", "uplink_data_unit", "cost", "currency"} <= set(df.columns)
+    True
+    """
+    records, _ = _records(
+        "wdrs", {"start": start, "end": end, **filters}, client, page_size=page_size, limit=limit
+    )
+    return _frame("wdrs", records)
+
+
+# -- synchronous usage reports ------------------------------------------------------------
+
+
+def cdr_usage(
+    start: Moment,
+    end: Moment,
+    *,
+    aggregation: str = "none",
+    breakdown: str = "none",
+    connections: Iterable[int | str] | None = None,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """Voice usage totals, generated synchronously (``GET /reports/cdr_usage_reports/sync``).
+
+    Parameters
+    ----------
+    start, end : str, date, datetime or Timestamp
+        Inclusive window.
+    aggregation : {"none", "connection", "tag", "billing_group"}
+        Rows per connection, tag or billing group (``"none"``: one total per direction).
+    breakdown : {"none", "did_vs_toll_free", "country", "did_vs_toll_free_per_country"}
+        Further rows per number type and/or country.
+    connections : list of int, optional
+        Only these connection ids.
+    client : Client, optional
+        Default: the module-wide client.
+
+    Returns
+    -------
+    DataFrame
+        ``start_time``, ``end_time`` (the window), ``connection_id``, ``tags``,
+        ``billing_group_id``, ``tn_type``, ``country_code`` (``All`` where not used),
+        ``direction``, ``calls``, ``call_sec``, ``billed_sec``, ``cost``, ``currency``.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     df = cdr_usage("2000-01-01", "today", aggregation="connection",
+    ...                    client=tx.Client("KEY_DOC", sb.base_url, cache=False))
+    >>> str(df["calls"].dtype)
+    'Int64'
+    """
+    call = _catalog.prepare(
+        "cdr_usage", start=start, end=end, aggregation=aggregation, breakdown=breakdown,
+        connections=connections,
+    )
+    data = _data(_fetch(call, get_client(client)))
+    result = data.get("result")
+    rows = result.get("records", []) if isinstance(result, Mapping) else (result or [])
+    window = {k: data.get(k) for k in ("start_time", "end_time")}
+    return _frame("cdr_usage", rows, constants=window)
+
+
+def mdr_usage(
+    start: Moment,
+    end: Moment,
+    *,
+    aggregation: str = "none",
+    profiles: Iterable[str] | None = None,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """Messaging usage totals, generated synchronously (``GET /reports/mdr_usage_reports/sync``).
+
+    Parameters
+    ----------
+    start, end : str, date, datetime or Timestamp
+        Inclusive window.
+    aggregation : {"none", "profile", "tags"}
+        Rows per messaging profile or tag (``"none"``: totals by direction and type).
+    profiles : list of str, optional
+        Only these messaging profiles.
+    client : Client, optional
+        Default: the module-wide client.
+
+    Returns
+    -------
+    DataFrame
+        ``start_date``, ``end_date`` (the window), ``profile_id``, ``tags``,
+        ``connection``, ``product``, ``direction``, ``message_type``, ``tn_type``,
+        ``sent``, ``delivered``, ``received``, ``parts``, ``cost``,
+        ``carrier_passthrough_fee``, ``currency``.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     df = mdr_usage("2000-01-01", "today", aggregation="profile",
+    ...                    client=tx.Client("KEY_DOC", sb.base_url, cache=False))
+    >>> str(df["cost"].dtype)
+    'decimal128(18, 6)[pyarrow]'
+    """
+    call = _catalog.prepare(
+        "mdr_usage", start=start, end=end, aggregation=aggregation, profiles=profiles
+    )
+    data = _data(_fetch(call, get_client(client)))
+    rows = data.get("result") or []
+    if isinstance(rows, Mapping):
+        rows = rows.get("records", [])
+    window = {k: data.get(k) for k in ("start_date", "end_date")}
+    return _frame("mdr_usage", rows, constants=window)
+
+
+def _data(body: Any) -> dict[str, Any]:
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if not isinstance(data, Mapping):
+        raise ValueError(f"expected a JSON object with 'data', got {type(data).__name__}")
+    return dict(data)
+
+
+# -- product usage (/usage_reports) ---------------------------------------------------------
+
+# Options per client, fetched once: product_usage checks its arguments against them
+# before sending anything. Weak keys: a closed, dropped client takes its entry along.
+_OPTIONS: weakref.WeakKeyDictionary[Client, dict[str, dict[str, list[str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_OPTIONS_LOCK = threading.Lock()
+
+#: Metric names that count things (``Int64``); money is recognised by name (``cost``,
+#: ``*_cost``, ``*_fee``); any other metric is a measure (``float64``).
+_COUNT_METRICS = frozenset({
+    "count", "sent", "delivered", "received", "parts", "calls", "call_sec", "billed_sec",
+    "sessions", "total_dips", "dips", "attempted", "completed", "connected",
+})  # fmt: skip
+
+
+def _metric_kind(name: str) -> str:
+    if name == "cost" or name.endswith(("_cost", "_fee")) or name.startswith("cost_"):
+        return "money"
+    if name in _COUNT_METRICS or name.endswith(("_count", "_bytes", "_sec")):
+        return "int"
+    return "float"
+
+
+def _dimension_kind(name: str) -> str:
+    if name == "date":
+        return "day"
+    if name.endswith(("_id", "_name")) or name in ("tags", "imsi", "phone_number", "cli", "cld"):
+        return "string"
+    return "category"
+
+
+def _options_payload(client: Client, product: str | None = None) -> list[dict[str, Any]]:
+    call = _catalog.prepare("product_usage_options", product=product)
+    body = _fetch(call, client)
+    data = body.get("data") if isinstance(body, Mapping) else None
+    return [d for d in (data or []) if isinstance(d, Mapping)]
+
+
+def _index_options(items: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, list[str]]]:
+    out: dict[str, dict[str, list[str]]] = {}
+    for item in items:
+        dims = list(item.get("product_dimensions") or [])
+        metrics = list(item.get("product_metrics") or [])
+        for rt in item.get("record_types") or []:
+            dims += rt.get("product_dimensions") or []
+            metrics += rt.get("product_metrics") or []
+        out[str(item.get("product"))] = {
+            "dimensions": list(dict.fromkeys(dims)), "metrics": list(dict.fromkeys(metrics)),
+        }
+    return out
+
+
+def _usage_options(client: Client) -> dict[str, dict[str, list[str]]]:
+    with _OPTIONS_LOCK:
+        known = _OPTIONS.get(client)
+    if known is None:
+        known = _index_options(_options_payload(client))
+        with _OPTIONS_LOCK:
+            _OPTIONS[client] = known
+    return known
+
+
+def _names(argument: str, value: Any) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, Mapping) or not isinstance(items, Iterable):
+        raise TypeError(f"{argument} must be a list of str, got {type(value).__name__} {value!r}.")
+    items = list(items)
+    if not items or not all(isinstance(v, str) and v for v in items):
+        raise ValueError(f"{argument} must be a non-empty list of names, got {value!r}.")
+    return list(dict.fromkeys(items))
+
+
+def _check_usage(
+    client: Client, product: Any, dimensions: Any, metrics: Any
+) -> tuple[str, list[str], list[str]]:
+    if not isinstance(product, str):
+        raise TypeError(f"product must be a str, got {type(product).__name__} {product!r}.")
+    dims = _names("dimensions", dimensions)
+    mets = _names("metrics", metrics)
+    options = _usage_options(client)
+    if product not in options:
+        raise ValueError(
+            f"product must be one of {', '.join(map(repr, options))} "
+            f"(see product_usage_options()); got {product!r}."
+        )
+    allowed = options[product]
+    for argument, given, accepted in (("dimensions", dims, allowed["dimensions"]),
+                                      ("metrics", mets, allowed["metrics"])):
+        bad = [v for v in given if v not in accepted]
+        if bad:
+            raise ValueError(
+                f"{argument} of {product!r} must be among {', '.join(accepted)}; "
+                f"got {', '.join(map(repr, bad))}."
+            )
+    return product, dims, mets
+
+
+def product_usage(
+    product: str,
+    dimensions: Sequence[str],
+    metrics: Sequence[str],
+    start: Moment | None = None,
+    end: Moment | None = None,
+    *,
+    page_size: int | None = None,
+    limit: int | None = None,
+    client: Client | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Product usage (BETA, ``GET /usage_reports``): metrics broken out by dimensions.
+
+    ``product``, ``dimensions`` and ``metrics`` are checked against
+    :func:`product_usage_options` (fetched once per client) before the query is sent. The
+    API answers at most 31 days per request: a longer window is split into pieces that
+    do not overlap, and their rows are added up per dimension (every metric is a sum).
+    ``currency`` is always a column: the API breaks money out by currency.
+
+    Parameters
+    ----------
+    product : str
+        A product of :func:`product_usage_options` (``"messaging"``, ``"wireless"``, ...).
+    dimensions, metrics : list of str
+        What to break out by, and what to measure.
+    start, end : str, date, datetime or Timestamp, optional
+        Inclusive window; neither: the API's default (the last 30 days), or
+        ``date_range=``. ``start`` alone runs to now.
+    page_size : int, optional
+        Rows per page (1 to 5000; default 5000).
+    limit : int, optional
+        Stop after this many rows.
+    client : Client, optional
+        Default: the module-wide client.
+    **options
+        ``date_range`` (``"last_7_days"``, ``"this_month"``...), ``filter`` (a dict of
+        dimension to value), ``managed_accounts`` (bool), ``sort`` (list of names).
+
+    Returns
+    -------
+    DataFrame
+        The dimensions (categories; ids as strings; ``date`` as a timestamp), ``currency``,
+        ``product``, then the metrics: money as exact decimals, counts as ``Int64``,
+        measures (MB) as ``float64``.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     df = product_usage("messaging", ["direction"], ["cost", "parts"],
+    ...                        client=tx.Client("KEY_DOC", sb.base_url, cache=False))
+    >>> list(df.columns)
+    ['direction', 'currency', 'product', 'cost', 'parts']
+    """
+    client = get_client(client)
+    # Everything but the names is checked before the options are fetched (the names are
+    # checked against them): the options request is the only one a bad call may cause,
+    # and only once per client.
+    if end is not None and start is None:
+        raise TypeError("product_usage: give start with end (or neither, or date_range=).")
+    _catalog.check_paging(_catalog.OPERATIONS["product_usage"], page_size, limit)
+    _catalog.prepare("product_usage", product=product, dimensions=["-"], metrics=["-"],
+                     start=start, end=end, **options)
+    product, dims, mets = _check_usage(client, product, dimensions, metrics)
+    if start is not None and end is None:
+        end = "now"
+    records, calls = _records(
+        "product_usage",
+        {"product": product, "dimensions": dims, "metrics": mets, "start": start, "end": end,
+         **options},
+        client, page_size=page_size, limit=limit,
+    )
+    keys = list(dict.fromkeys([*dims, "currency", "product"]))
+    spec = _frames.Schema(
+        "product_usage",
+        tuple(
+            [_frames.Column(k, "category" if k in ("currency", "product") else _dimension_kind(k))
+             for k in keys]
+            + [_frames.Column(m, _metric_kind(m)) for m in mets]
+        ),
+    )
+    df = _frames.records_to_frame(records, spec)
+    if len(calls) > 1 and len(df):
+        # Each piece is aggregated on its own: add the pieces up per dimension.
+        summed = df.groupby(keys, observed=True, dropna=False, sort=False)[mets].sum()
+        df = summed.reset_index()[[*keys, *mets]]
+        for c in spec.columns:
+            if c.kind == "category":
+                df[c.name] = df[c.name].astype(_frames.STRING_DTYPE).astype("category")
+    return df
+
+
+def product_usage_options(
+    product: str | None = None, *, client: Client | None = None
+) -> pd.DataFrame:
+    """What :func:`product_usage` accepts (``GET /usage_reports/options``), tidy.
+
+    Parameters
+    ----------
+    product : str, optional
+        One product; default: all.
+    client : Client, optional
+        Default: the module-wide client.
+
+    Returns
+    -------
+    DataFrame
+        One row per option: ``product``, ``record_type`` (NA for the product's own
+        lists), ``kind`` (``dimension`` or ``metric``), ``name``.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     opts = product_usage_options(client=tx.Client("KEY_DOC", sb.base_url, cache=False))
+    >>> "messaging" in set(opts["product"])
+    True
+    """
+    client = get_client(client)
+    items = _options_payload(client, product)
+    if product is None:
+        with _OPTIONS_LOCK:
+            _OPTIONS[client] = _index_options(items)
+    rows = []
+    for item in items:
+        name = item.get("product")
+        for rt in [None, *(item.get("record_types") or [])]:
+            source = item if rt is None else rt
+            record_type = None if rt is None else rt.get("record_type")
+            for kind, key in (("dimension", "product_dimensions"), ("metric", "product_metrics")):
+                rows += [{"product": name, "record_type": record_type, "kind": kind, "name": v}
+                         for v in source.get(key) or []]
+    return _frames.records_to_frame(rows, "product_usage_option")
+
+
+# -- reference data -------------------------------------------------------------------------
+
+
+def cdr_report_fields(*, client: Client | None = None) -> pd.DataFrame:
+    """The fields a CDR detail report can hold (``GET .../batch_detail_records/voice/fields``).
+
+    Returns
+    -------
+    DataFrame
+        One row per field: ``category`` (``Billing``, ``Interaction Data``, ...),
+        ``field``. Pass names of ``field`` as ``fields=`` to ``reports.create("cdr_detail")``.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     f = cdr_report_fields(client=tx.Client("KEY_DOC", sb.base_url, cache=False))
+    >>> "cost" in set(f["field"])
+    True
+    """
+    call = _catalog.prepare("cdr_report_fields")
+    body = _fetch(call, get_client(client))
+    rows = [{"category": category, "field": name}
+            for category, names in (body or {}).items() if isinstance(names, list)
+            for name in names]  # fmt: skip
+    return _frames.records_to_frame(rows, "cdr_report_field")
+
+
+def session_metadata(
+    record_type: str | None = None, *, client: Client | None = None
+) -> pd.DataFrame:
+    """What session analysis knows (``GET /session_analysis/metadata[/{record_type}]``).
+
+    Parameters
+    ----------
+    record_type : str, optional
+        None: one row per record type. A record type: one row per relationship it has.
+    client : Client, optional
+        Default: the module-wide client.
+
+    Returns
+    -------
+    DataFrame
+        Without ``record_type``: ``record_type``, ``product``, ``event``, ``description``,
+        ``aliases``, ``children``, ``parents`` (comma-separated record types). With it:
+        ``record_type``, ``relation`` (``child``/``parent``), ``relationship_type``,
+        ``other_record_type``, ``other_product``, ``other_event``, ``local_field``,
+        ``parent_field``, ``cost_rollup``, ``traversal_enabled``, ``description``.
+        ``df.attrs["raw"]`` holds the JSON as received.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=3) as sb:
+    ...     md = session_metadata(client=tx.Client("KEY_DOC", sb.base_url, cache=False))
+    >>> "record_type" in md.columns and len(md) > 0
+    True
+    """
+    client = get_client(client)
+    if record_type is None:
+        body = _fetch(_catalog.prepare("session_metadata"), client)
+        rows = []
+        for rt in body.get("record_types") or []:
+            rows.append({
+                "record_type": rt.get("record_type"),
+                "product": rt.get("product"),
+                "event": rt.get("event"),
+                "description": rt.get("description"),
+                "aliases": ",".join(rt.get("aliases") or []),
+                "children": ",".join(r.get("child_record_type", "")
+                                     for r in rt.get("child_relationships") or []),
+                "parents": ",".join(r.get("parent_record_type", "")
+                                    for r in rt.get("parent_relationships") or []),
+            })  # fmt: skip
+        df = _frames.records_to_frame(rows, "session_record_type")
+    else:
+        call = _catalog.prepare("session_metadata.record_type", record_type=record_type)
+        body = _fetch(call, client)
+        rows = []
+        for relation, key, side in (("child", "child_relationships", "child"),
+                                    ("parent", "parent_relationships", "parent")):
+            for r in body.get(key) or []:
+                via = r.get("via") or {}
+                rows.append({
+                    "record_type": body.get("record_type"),
+                    "relation": relation,
+                    "relationship_type": r.get("relationship_type"),
+                    "other_record_type": r.get(f"{side}_record_type"),
+                    "other_product": r.get(f"{side}_product"),
+                    "other_event": r.get(f"{side}_event"),
+                    "local_field": via.get("local_field"),
+                    "parent_field": via.get("parent_field"),
+                    "cost_rollup": r.get("cost_rollup"),
+                    "traversal_enabled": r.get("traversal_enabled"),
+                    "description": r.get("description"),
+                })  # fmt: skip
+        df = _frames.records_to_frame(rows, "session_relationship")
+    df.attrs["raw"] = body
+    return df
+
+
+def session_analysis(
+    record_type: str,
+    event_id: str,
+    *,
+    include_children: bool | None = None,
+    max_depth: int | None = None,
+    expand: str | None = None,
+    date_time: Moment | None = None,
+    client: Client | None = None,
+) -> SessionTree:
+    """The cost tree of one session (``GET /session_analysis/{record_type}/{event_id}``).
+
+    Parameters
+    ----------
+    record_type : str
+        The event's record type (see :func:`session_metadata`), e.g. ``"callcontrol-cdrs"``.
+    event_id : str
+        The event's UUID.
+    include_children : bool, optional
+        Default (API): True.
+    max_depth : int, optional
+        1 to 5 (API default 2).
+    expand : {"record", "none"}, optional
+        Whether each node carries its detail record (API default ``"record"``).
+    date_time : str, date, datetime or Timestamp, optional
+        When the event happened, for a faster lookup.
+    client : Client, optional
+        Default: the module-wide client.
+
+    Returns
+    -------
+    SessionTree
+
+    Examples
+    --------
+    >>> session_analysis("callcontrol-cdrs", "not-a-uuid")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: event_id must be a UUID like '3fa85f64-...', got 'not-a-uuid'.
+    """
+    call = _catalog.prepare(
+        "session_analysis", record_type=record_type, event_id=event_id,
+        include_children=include_children, max_depth=max_depth, expand=expand,
+        date_time=date_time,
+    )
+    body = _fetch(call, get_client(client))
+    return SessionTree.from_response(body)

@@ -1,0 +1,608 @@
+"""Tests of telnyx_analytics.analysis: exact totals checked against Python's ``decimal``.
+
+The frames are built here, offline, shaped like the documented ones (docs/frames.md):
+messages in five currencies, calls, wireless sessions and a number-lookup usage report.
+Expected numbers are computed row by row with ``decimal.Decimal``, never with the code
+under test.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from datetime import timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from telnyx_analytics.analysis import (
+    MONEY,
+    cost_by,
+    reconcile,
+    spend_anomalies,
+    spend_summary,
+    to_money,
+    usage_breakdown,
+)
+
+MONEY_DTYPE = pd.ArrowDtype(pa.decimal128(18, 6))
+START = pd.Timestamp("2024-04-01", tz="UTC")  # a Monday
+# country: (currency, price of one SMS part)
+COUNTRIES = {
+    "US": ("USD", "0.0040"),
+    "MX": ("USD", "0.0110"),
+    "CA": ("CAD", "0.0055"),
+    "GB": ("GBP", "0.0350"),
+    "DE": ("EUR", "0.0720"),
+    "FR": ("EUR", "0.0650"),
+    "AU": ("AUD", "0.0480"),
+}
+COUNTRY_WEIGHTS = [0.55, 0.08, 0.1, 0.09, 0.07, 0.06, 0.05]
+
+
+def money(values):
+    """Decimals as the documented money dtype, converted by pyarrow (not by the code under test)."""
+    return pd.array(list(values), dtype=MONEY_DTYPE)
+
+
+def make_mdrs(days: int = 28, per_day: int = 90, seed: int = 7) -> pd.DataFrame:
+    """Message detail records: a daily cycle, quiet weekends, one campaign day."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for day in range(days):
+        date = START + timedelta(days=day)
+        count = per_day // 2 if date.day_of_week >= 5 else per_day
+        if day == 17:
+            count *= 4  # the campaign
+        for _ in range(count):
+            country = rng.choice(list(COUNTRIES), p=COUNTRY_WEIGHTS)
+            currency, rate = COUNTRIES[country]
+            parts = int(rng.integers(1, 4))
+            rows.append({
+                "id": f"mdr-{len(rows):06d}",
+                "created_at": date + timedelta(seconds=int(rng.integers(0, 86400)),
+                                               microseconds=int(rng.integers(0, 10**6))),
+                "direction": rng.choice(["outbound", "inbound"], p=[0.8, 0.2]),
+                "message_type": rng.choice(["SMS", "MMS"], p=[0.9, 0.1]),
+                "country_code": country,
+                "parts": parts,
+                "rate": Decimal(rate),
+                "cost": Decimal(rate) * parts,
+                "currency": currency,
+            })
+    df = pd.DataFrame(rows)
+    for column in ("direction", "message_type", "country_code", "currency"):
+        df[column] = df[column].astype("category")
+    df["parts"] = df["parts"].astype("Int64")
+    df["rate"] = money(df["rate"])
+    df["cost"] = money(df["cost"])
+    return df
+
+
+def make_cdrs(days: int = 28, per_day: int = 40, seed: int = 8) -> pd.DataFrame:
+    """Call detail records (CSV columns): cost = rate per minute x billable minutes."""
+    rng = np.random.default_rng(seed)
+    rates = {"US": ("USD", "0.0090"), "GB": ("GBP", "0.0120"), "DE": ("EUR", "0.0150")}
+    rows = []
+    for day in range(days):
+        date = START + timedelta(days=day)
+        for _ in range(per_day):
+            country = rng.choice(list(rates), p=[0.7, 0.2, 0.1])
+            currency, rate = rates[country]
+            seconds = int(rng.integers(5, 900))
+            minutes = -(-seconds // 60)
+            rows.append({
+                "start_timestamp_utc": date + timedelta(seconds=int(rng.integers(0, 86400))),
+                "direction": rng.choice(["outbound", "inbound"]),
+                "terminating_country": country,
+                "call_duration": seconds,
+                "billable_time": minutes * 60,
+                "rate": Decimal(rate),
+                "cost": Decimal(rate) * minutes,
+                "currency": currency,
+            })
+    df = pd.DataFrame(rows)
+    df["currency"] = df["currency"].astype("category")
+    df["rate"] = money(df["rate"])
+    df["cost"] = money(df["cost"])
+    return df
+
+
+def make_wdrs(days: int = 28, per_day: int = 15, seed: int = 9) -> pd.DataFrame:
+    """Wireless sessions: cost = rate per MB x MB (two decimals), so six decimals."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for day in range(days):
+        date = START + timedelta(days=day)
+        for _ in range(per_day):
+            up = Decimal(int(rng.integers(1, 5000))) / 100
+            down = Decimal(int(rng.integers(1, 20000))) / 100
+            rate = Decimal("0.0125")
+            rows.append({"created_at": date + timedelta(seconds=int(rng.integers(0, 86400))),
+                         "mcc": "310", "uplink_data_mb": float(up),
+                         "downlink_data_mb": float(down), "rate": rate,
+                         "cost": rate * (up + down), "currency": "USD"})
+    df = pd.DataFrame(rows)
+    df["currency"] = df["currency"].astype("category")
+    df["rate"] = money(df["rate"])
+    df["cost"] = money(df["cost"])
+    return df
+
+
+def make_lookups(days: int = 28) -> pd.DataFrame:
+    """A number-lookup usage report as its CSV reads: ``date`` strings, ``total_cost``."""
+    rows = []
+    for day in range(days):
+        date = (START + timedelta(days=day)).strftime("%Y-%m-%d")
+        for kind, price in (("CNAM", Decimal("0.0030")), ("LRN", Decimal("0.0005"))):
+            dips = 20 + (day * 7 + len(kind)) % 13
+            rows.append({"date": date, "user_id": "u-1", "type": kind, "total_dips": dips,
+                         "total_cost": str(price * dips), "currency": "USD"})
+    return pd.DataFrame(rows)
+
+
+def decimal_sums(df: pd.DataFrame, keys, cost: str = "cost") -> dict[tuple, Decimal]:
+    """Exact sums with Python's decimal, row by row: the reference."""
+    out: dict[tuple, Decimal] = defaultdict(Decimal)
+    columns = [df[k] if isinstance(k, str) else k for k in keys]
+    for *key, value in zip(*columns, df[cost], strict=True):
+        if value is not None and not pd.isna(value):
+            out[tuple(str(k) for k in key)] += Decimal(str(value))
+    return dict(out)
+
+
+def result_sums(result: pd.DataFrame, keys, cost: str = "cost") -> dict[tuple, Decimal]:
+    return {tuple(str(v) for v in key): value for *key, value in
+            zip(*(result[k] for k in keys), result[cost], strict=True)}
+
+
+def day_of(series: pd.Series) -> pd.Series:
+    return series.map(lambda t: t.strftime("%Y-%m-%d"))
+
+
+@pytest.fixture(scope="module")
+def mdrs() -> pd.DataFrame:
+    return make_mdrs()
+
+
+# -- cost_by ------------------------------------------------------------------------------
+
+
+def test_cost_by_day_and_country_equals_decimal_sums(mdrs):
+    out = cost_by(mdrs, "country_code", freq="D")
+    expected = decimal_sums(mdrs, [day_of(mdrs["created_at"]), "country_code", "currency"])
+    got = result_sums(out.assign(period=day_of(out["period"])),
+                      ["period", "country_code", "currency"])
+    assert got == expected
+    assert out["cost"].dtype == MONEY_DTYPE
+    counts = Counter(zip(day_of(mdrs["created_at"]), mdrs["country_code"].astype(str),
+                         strict=True))
+    assert {(d, c): n for d, c, n in zip(day_of(out["period"]), out["country_code"].astype(str),
+                                         out["count"], strict=True)} == counts
+
+
+def test_cost_by_never_adds_currencies(mdrs):
+    out = cost_by(mdrs, "direction")
+    assert "currency" in out.columns
+    assert len(out) == len(mdrs.groupby(["direction", "currency"], observed=True))
+    # One total per currency, each equal to its own exact sum.
+    per_currency = {c: sum(g["cost"], Decimal(0)) for c, g in out.groupby("currency",
+                                                                           observed=True)}
+    assert per_currency == {c: v for (c,), v in decimal_sums(mdrs, ["currency"]).items()}
+    assert set(per_currency) == {"USD", "CAD", "GBP", "EUR", "AUD"}
+
+
+def test_cost_by_without_groups_keeps_currency(mdrs):
+    out = cost_by(mdrs)
+    assert list(out.columns) == ["currency", "cost", "count"]
+    assert result_sums(out, ["currency"]) == decimal_sums(mdrs, ["currency"])
+    assert out["count"].sum() == len(mdrs)
+
+
+@pytest.mark.parametrize("form", ["str", "object-str", "decimal-objects", "float", "csv",
+                                  "decimal128(20,8)"])
+def test_cost_by_accepts_money_in_every_form(mdrs, form):
+    frame = mdrs[["created_at", "country_code", "currency", "cost"]].copy()
+    text = [str(v) for v in mdrs["cost"]]
+    if form == "str":
+        frame["cost"] = pd.Series(text, dtype="string")
+    elif form == "object-str":
+        frame["cost"] = pd.Series(text, dtype=object)
+    elif form == "decimal-objects":
+        frame["cost"] = pd.Series([Decimal(t) for t in text], dtype=object)
+    elif form == "float":
+        frame["cost"] = [float(t) for t in text]
+    elif form == "csv":
+        frame = pd.read_csv(StringIO(frame.to_csv(index=False)))
+        assert frame["cost"].dtype == np.float64  # what a user gets from a plain read_csv
+    else:
+        frame["cost"] = pd.array([Decimal(t) for t in text],
+                                 dtype=pd.ArrowDtype(pa.decimal128(20, 8)))
+    out = cost_by(frame, "country_code", freq="W")
+    expected = cost_by(mdrs, "country_code", freq="W")
+    assert out["cost"].tolist() == expected["cost"].tolist()
+    assert out["country_code"].astype(str).tolist() == expected["country_code"].astype(str).tolist()
+
+
+@pytest.mark.parametrize("bad", ["0.1234567", Decimal("0.0000001"), 0.1234567, "12,50", "abc"])
+def test_more_than_six_decimals_or_not_a_number_raises(bad):
+    frame = pd.DataFrame({"cost": pd.Series(["0.5", bad], dtype=object), "currency": "USD"})
+    with pytest.raises(ValueError, match="cost"):
+        cost_by(frame)
+
+
+def test_float_with_more_than_six_decimals_raises():
+    frame = pd.DataFrame({"cost": [0.5, 0.0000005], "currency": "USD"})
+    with pytest.raises(ValueError, match="more than 6 decimals"):
+        cost_by(frame)
+
+
+def test_ten_million_rows_sum_exactly():
+    """The issue's bar: over 10,000,000 rows the total equals the exact decimal sum."""
+    n = 10_000_000
+    rng = np.random.default_rng(11)
+    # Few distinct amounts, so the exact total is a short Decimal computation; the rows are
+    # built by pyarrow from a dictionary, independently of the code under test.
+    amounts = [Decimal("0.000001"), Decimal("0.1"), Decimal("0.0035"), Decimal("1234.567891"),
+               Decimal("-0.070001"), Decimal("0.333333")]
+    picks = rng.integers(0, len(amounts), n).astype(np.int32)
+    currency_codes = rng.integers(0, 2, n).astype(np.int8)
+    decoded = pa.DictionaryArray.from_arrays(
+        pa.array(picks), pa.array(amounts, pa.decimal128(18, 6))).dictionary_decode()
+    frame = pd.DataFrame({
+        "cost": pd.arrays.ArrowExtensionArray(decoded),
+        "currency": pd.Categorical.from_codes(currency_codes, ["EUR", "USD"]),
+    })
+    out = cost_by(frame)
+    for code, name in enumerate(["EUR", "USD"]):
+        counts = np.bincount(picks[currency_codes == code], minlength=len(amounts))
+        exact = sum((int(c) * a for c, a in zip(counts, amounts, strict=True)), Decimal(0))
+        row = out[out["currency"] == name].iloc[0]
+        assert row["cost"] == exact
+        assert row["count"] == counts.sum()
+        # The same sum in float64 drifts; the point of the exercise.
+        floats = np.array([float(a) for a in amounts])[picks[currency_codes == code]]
+        assert Decimal(repr(float(floats.sum()))) != exact
+
+
+def test_totals_past_int64_are_still_exact():
+    biggest = Decimal("999999999999.999999")  # the largest decimal128(18, 6)
+    values = [biggest] * 12 + [Decimal("-0.000001"), Decimal("0.5")]
+    frame = pd.DataFrame({"cost": money(values), "currency": "USD"})
+    out = cost_by(frame)
+    assert out.loc[0, "cost"] == sum(values, Decimal(0))
+    assert out.loc[0, "cost"] > Decimal(2**63) / 10**6  # really past int64 micro-units
+
+
+def test_missing_costs_are_skipped_but_counted():
+    frame = pd.DataFrame({"cost": money([Decimal("0.5"), None, Decimal("0.25")]),
+                          "currency": ["USD", "USD", "USD"]})
+    out = cost_by(frame)
+    assert out.loc[0, "cost"] == Decimal("0.75")
+    assert out.loc[0, "count"] == 3
+
+
+@pytest.mark.parametrize("freq, start_of", [
+    ("W", lambda t: (t - timedelta(days=t.day_of_week)).strftime("%Y-%m-%d")),
+    ("MS", lambda t: t.strftime("%Y-%m-01")),
+    ("h", lambda t: t.strftime("%Y-%m-%d %H:00")),
+])
+def test_cost_by_calendar_periods(mdrs, freq, start_of):
+    out = cost_by(mdrs, freq=freq)
+    expected = decimal_sums(mdrs, [mdrs["created_at"].map(start_of), "currency"])
+    fmt = "%Y-%m-%d %H:00" if freq == "h" else "%Y-%m-%d"
+    got = result_sums(out.assign(period=out["period"].dt.strftime(fmt)), ["period", "currency"])
+    assert got == expected
+    assert str(out["period"].dt.tz) == "UTC"
+
+
+def test_naive_and_text_timestamps_are_utc():
+    frame = pd.DataFrame({
+        "created_at": ["2024-05-01T23:59:59.999999Z", "2024-05-02T00:00:00+00:00",
+                       "2024-05-02T01:30:00+02:00"],
+        "cost": ["1.000000", "2.000000", "4.000000"], "currency": "USD"})
+    out = cost_by(frame, freq="D")
+    # 01:30 at +02:00 is 23:30 UTC the day before.
+    assert out["period"].dt.strftime("%Y-%m-%d").tolist() == ["2024-05-01", "2024-05-02"]
+    assert out["cost"].tolist() == [Decimal(5), Decimal(2)]
+    naive = frame.assign(created_at=pd.to_datetime(["2024-05-01 23:00", "2024-05-02 00:00",
+                                                    "2024-05-02 01:00"]))
+    assert cost_by(naive, freq="D")["cost"].tolist() == [Decimal(1), Decimal(6)]
+
+
+def test_cost_by_converts_only_with_given_rates(mdrs):
+    rates = {"CAD": "0.73", "GBP": Decimal("1.2712"), "EUR": "1.0843", "AUD": "0.6551"}
+    out = cost_by(mdrs, "direction", rates=rates, to="USD")
+    assert set(out["currency"].astype(str)) == {"USD"}
+    table = {**{k: Decimal(str(v)) for k, v in rates.items()}, "USD": Decimal(1)}
+    for direction, group in mdrs.groupby("direction", observed=True):
+        expected = Decimal(0)
+        for (cur,), total in decimal_sums(group, ["currency"]).items():
+            expected += (total * table[cur]).quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
+        assert out.loc[out["direction"] == direction, "cost"].item() == expected
+    assert out["count"].sum() == len(mdrs)
+    with pytest.raises(ValueError, match="AUD"):
+        cost_by(mdrs, rates={"CAD": 1, "GBP": 1, "EUR": 1}, to="USD")
+    with pytest.raises(ValueError, match="rates"):
+        cost_by(mdrs, rates={"CAD": 1})
+
+
+def test_cost_by_on_slices_with_gaps(mdrs):
+    """A slice of an Arrow column starts mid-buffer; missing costs sit under a bitmap."""
+    gappy = mdrs.assign(cost=money([None if i % 7 == 0 else v
+                                    for i, v in enumerate(mdrs["cost"])]))
+    part = gappy.iloc[333:2500]
+    out = cost_by(part, "direction")
+    assert result_sums(out, ["direction", "currency"]) == decimal_sums(
+        part, ["direction", "currency"])
+    assert out["count"].sum() == len(part)
+
+
+def test_cost_by_bad_arguments_name_the_argument(mdrs):
+    with pytest.raises(ValueError, match="currency"):
+        cost_by(mdrs.drop(columns="currency"))
+    with pytest.raises(ValueError, match="by='nope'"):
+        cost_by(mdrs, "nope")
+    with pytest.raises(ValueError, match="time"):
+        cost_by(mdrs[["cost", "currency"]], freq="D")
+    with pytest.raises(ValueError, match="freq"):
+        cost_by(mdrs, freq="fortnightly")
+
+
+def test_cost_by_empty_frame_keeps_columns(mdrs):
+    out = cost_by(mdrs.iloc[:0], "country_code", freq="D")
+    assert list(out.columns) == ["period", "country_code", "currency", "cost", "count"]
+    assert out.empty and out["cost"].dtype == MONEY_DTYPE
+
+
+# -- usage breakdown -----------------------------------------------------------------------
+
+
+def test_usage_breakdown_top_n_plus_other_keeps_totals_whole(mdrs):
+    out = usage_breakdown(mdrs, "country_code", "parts", top=3)
+    totals = Counter()
+    for country, parts in zip(mdrs["country_code"], mdrs["parts"], strict=True):
+        totals[str(country)] += int(parts)
+    ranked = totals.most_common()
+    assert out["country_code"].tolist() == [c for c, _ in ranked[:3]] + ["Other"]
+    assert out["parts"].tolist() == [n for _, n in ranked[:3]] + [sum(n for _, n in ranked[3:])]
+    assert out["parts"].sum() == mdrs["parts"].sum()
+    assert out["share"].sum() == pytest.approx(1.0)
+
+
+def test_usage_breakdown_money_is_exact_and_per_currency(mdrs):
+    out = usage_breakdown(mdrs, "country_code", "cost", top=1, other="Rest")
+    assert result_sums(out.groupby("currency", observed=True)["cost"].agg(
+        lambda s: sum(s, Decimal(0))).reset_index(), ["currency"]) == \
+        decimal_sums(mdrs, ["currency"])
+    # Only the EUR countries compete (DE and FR): the larger is kept, the other is "Rest".
+    eur = out[out["currency"] == "EUR"]
+    exact = decimal_sums(mdrs[mdrs["currency"] == "EUR"], ["country_code"])
+    winner = max(exact, key=exact.get)[0]
+    assert eur["country_code"].tolist() == [winner, "Rest"]
+    assert eur["cost"].tolist() == [exact[(winner,)], sum(exact.values()) - exact[(winner,)]]
+    # No row adds two currencies: USD rows only hold US and MX money.
+    usd = out[out["currency"] == "USD"]
+    assert sum(usd["cost"], Decimal(0)) == decimal_sums(mdrs, ["currency"])[("USD",)]
+
+
+def test_usage_breakdown_count_and_no_other_when_few_values(mdrs):
+    out = usage_breakdown(mdrs, "message_type", "count", top=10)
+    assert "Other" not in out["message_type"].tolist()
+    assert dict(zip(out["message_type"], out["count"], strict=True)) == \
+        dict(Counter(mdrs["message_type"].astype(str)))
+
+
+def test_usage_breakdown_per_week_keeps_the_same_values(mdrs):
+    out = usage_breakdown(mdrs, "country_code", "parts", top=2, freq="W")
+    kept = set(out["country_code"]) - {"Other"}
+    assert len(kept) == 2
+    weekly = mdrs.groupby(mdrs["created_at"].dt.tz_convert(None).dt.to_period("W"))["parts"].sum()
+    got = out.groupby("period")["parts"].sum()
+    assert got.tolist() == weekly.tolist()
+
+
+def test_usage_breakdown_money_without_currency_is_refused(mdrs):
+    with pytest.raises(ValueError, match="currency"):
+        usage_breakdown(mdrs.drop(columns="currency"), "country_code", "cost")
+
+
+def test_usage_breakdown_counts_missing_dimension_values():
+    frame = pd.DataFrame({"tag": ["a", None, "a", None, "b"], "parts": [1, 2, 3, 4, 5]})
+    out = usage_breakdown(frame, "tag", "parts")
+    assert dict(zip(out["tag"], out["parts"], strict=True)) == {"(missing)": 6, "a": 4, "b": 5}
+
+
+# -- spend summary -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("freq", ["D", "W", "MS"])
+def test_spend_summary_across_products(mdrs, freq):
+    frames = {"messaging": mdrs, "voice": make_cdrs(), "wireless": make_wdrs(),
+              "number lookups": make_lookups()}
+    out = spend_summary(frames, freq=freq)
+    assert list(out.columns) == ["period", "product", "currency", "cost", "count"]
+    assert list(out["product"].cat.categories) == list(frames)
+    for product, frame in frames.items():
+        cost = "total_cost" if product == "number lookups" else "cost"
+        part = out[out["product"] == product]
+        assert result_sums(part, ["currency"]) != {}  # every product is there
+        totals = part.groupby("currency", observed=True)["cost"].agg(lambda s: sum(s, Decimal(0)))
+        assert {(c,): v for c, v in totals.items()} == decimal_sums(frame, ["currency"], cost)
+    assert out["period"].is_monotonic_increasing
+
+
+def test_spend_summary_of_one_frame_with_product_column(mdrs):
+    both = pd.concat([mdrs.assign(product="messaging")[["created_at", "product", "cost",
+                                                         "currency"]],
+                      make_wdrs().assign(product="wireless")[["created_at", "product", "cost",
+                                                              "currency"]]])
+    out = spend_summary(both, freq="MS")
+    expected = decimal_sums(both, [both["created_at"].dt.strftime("%Y-%m"), "product",
+                                   "currency"])
+    got = result_sums(out.assign(period=out["period"].dt.strftime("%Y-%m")),
+                      ["period", "product", "currency"])
+    assert got == expected
+
+
+# -- reconciliation ------------------------------------------------------------------------
+
+
+def usage_report_for(detail: pd.DataFrame) -> pd.DataFrame:
+    """A daily messaging usage report built from the records with decimal, like the ledger."""
+    sums = decimal_sums(detail, [day_of(detail["created_at"]), "direction", "currency"])
+    return pd.DataFrame([{"date": d, "direction": di, "currency": c, "cost": str(v)}
+                         for (d, di, c), v in sorted(sums.items())])
+
+
+def test_reconcile_agrees_when_the_ledger_agrees(mdrs):
+    out = reconcile(mdrs, usage_report_for(mdrs), by="direction")
+    assert out["match"].all()
+    assert (out["difference"] == Decimal(0)).all()
+    assert len(out) == len(usage_report_for(mdrs))
+
+
+def test_reconcile_finds_an_injected_mismatch(mdrs):
+    usage = usage_report_for(mdrs)
+    dropped = mdrs.iloc[1234]
+    detail = mdrs.drop(index=mdrs.index[1234])  # one record lost
+    usage.loc[7, "cost"] = str(Decimal(usage.loc[7, "cost"]) + Decimal("0.000001"))
+    extra = pd.DataFrame([{"date": "2024-06-30", "direction": "outbound", "currency": "USD",
+                           "cost": "1.5"}])  # a day the records do not have
+    out = reconcile(detail, pd.concat([usage, extra], ignore_index=True), by="direction")
+    bad = out[~out["match"]]
+    assert len(bad) == 3
+    lost = bad[(bad["period"].dt.strftime("%Y-%m-%d") == dropped["created_at"].strftime("%Y-%m-%d"))
+               & (bad["direction"] == dropped["direction"])
+               & (bad["currency"] == dropped["currency"])]
+    assert lost["difference"].item() == -dropped["cost"]
+    nudged = bad[(bad["period"].dt.strftime("%Y-%m-%d") == usage.loc[7, "date"])
+                 & (bad["direction"] == usage.loc[7, "direction"])
+                 & (bad["currency"] == usage.loc[7, "currency"])]
+    assert nudged["difference"].item() == Decimal("-0.000001")
+    only_usage = bad[bad["period"].dt.strftime("%Y-%m-%d") == "2024-06-30"]
+    assert only_usage["detail_cost"].item() == 0
+    assert only_usage["difference"].item() == Decimal("-1.5")
+    relaxed = reconcile(detail, usage, by="direction", tolerance="0.1")
+    assert relaxed["match"].all()
+
+
+def test_reconcile_window_totals(mdrs):
+    usage = pd.DataFrame([{"start_date": "2024-04-01", "currency": c, "cost": str(v)}
+                          for (c,), v in decimal_sums(mdrs, ["currency"]).items()])
+    out = reconcile(mdrs, usage, freq=None)
+    assert out["match"].all() and len(out) == 5
+
+
+# -- anomalies -----------------------------------------------------------------------------
+
+
+def seasonal_spend(days: int = 56, seed: int = 3) -> tuple[pd.DataFrame, int, int]:
+    """Daily spend with quiet weekends and noise, a campaign spike and an outage."""
+    rng = np.random.default_rng(seed)
+    spike, drop = 30, 44
+    rows = []
+    for day in range(days):
+        date = START + timedelta(days=day)
+        level = 120 if date.day_of_week < 5 else 45
+        amount = level * (1 + rng.normal(0, 0.05))
+        amount = {spike: amount * 4, drop: amount * 0.1}.get(day, amount)
+        # Split the day's spend over a few records, to 4 decimals like message costs.
+        for share in (0.5, 0.3, 0.2):
+            rows.append({"created_at": date + timedelta(hours=10),
+                         "cost": f"{amount * share:.4f}", "currency": "USD"})
+    return pd.DataFrame(rows), spike, drop
+
+
+def test_spend_anomalies_finds_the_spike_and_the_outage_not_the_weekends():
+    frame, spike, drop = seasonal_spend()
+    out = spend_anomalies(frame)
+    dates = out["period"].dt.strftime("%Y-%m-%d").tolist()
+    expected = [(START + timedelta(days=d)).strftime("%Y-%m-%d") for d in (spike, drop)]
+    assert dates == expected
+    assert out["kind"].tolist() == ["spike", "drop"]
+    # The baseline is the median of the other days on the same weekday, by hand.
+    daily = decimal_sums(frame, [day_of(frame["created_at"])])
+    for row in out.itertuples():
+        same_weekday = [float(v) for (d,), v in daily.items()
+                        if pd.Timestamp(d).day_of_week == row.period.day_of_week
+                        and d != row.period.strftime("%Y-%m-%d")]
+        assert row.baseline == pytest.approx(statistics.median(same_weekday))
+        assert row.cost == daily[(row.period.strftime("%Y-%m-%d"),)]
+        assert row.deviation == pytest.approx(float(row.cost) - row.baseline)
+    assert out["score"].iloc[0] > 3.5 and out["score"].iloc[1] < -3.5
+
+
+def test_spend_anomalies_counts_a_day_without_spend():
+    frame, _, _ = seasonal_spend(seed=4)
+    silent = (START + timedelta(days=23)).strftime("%Y-%m-%d")  # a Wednesday
+    frame = frame[~frame["created_at"].dt.strftime("%Y-%m-%d").eq(silent)]
+    out = spend_anomalies(frame)
+    row = out[out["period"].dt.strftime("%Y-%m-%d") == silent]
+    assert row["kind"].tolist() == ["drop"] and row["cost"].item() == 0
+
+
+def test_spend_anomalies_per_currency_and_short_series():
+    days = pd.date_range("2024-05-01", periods=14, freq="D", tz="UTC")
+    usd = ["10.00"] * 14
+    usd[9] = "55.00"
+    frame = pd.concat([
+        pd.DataFrame({"created_at": days, "cost": usd, "currency": "USD"}),
+        pd.DataFrame({"created_at": days, "cost": "8.00", "currency": "EUR"}),
+    ])
+    out = spend_anomalies(frame)
+    assert out["currency"].astype(str).tolist() == ["USD"]
+    assert out["cost"].item() == Decimal("55") and out["deviation"].item() == pytest.approx(45)
+    short = spend_anomalies(frame[frame["created_at"] < days[5]])
+    assert short.empty
+    assert list(short.columns) == ["period", "currency", "cost", "baseline", "deviation",
+                                   "score", "kind"]
+
+
+def test_to_money_is_exact():
+    values = to_money(pd.Series(["0.0040", " 1.25 ", "", None, "-3"]))
+    assert values.dtype == MONEY
+    assert values.tolist()[:2] == [Decimal("0.004"), Decimal("1.25")]
+    assert values.isna().tolist() == [False, False, True, True, False]
+    assert values.iloc[4] == Decimal(-3)
+
+
+# -- against the sandbox, over HTTP --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox_client(sandbox, sandbox_key):
+    import telnyx_analytics as tx
+
+    return tx.Client(api_key=sandbox_key, base_url=sandbox.base_url, cache=False, progress=False)
+
+
+def test_sandbox_records_reconcile_with_its_usage_report(sandbox_client):
+    """The sandbox's ledger makes messages and the messaging usage report agree; a lost
+    record is then found, to the micro-unit."""
+    import telnyx_analytics as tx
+
+    day = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=10)).strftime("%Y-%m-%d")
+    records = tx.mdrs(day, day, client=sandbox_client)
+    usage = tx.mdr_usage(day, day, client=sandbox_client)
+    assert len(records) > 100
+    keys = ["direction", "message_type"]
+    out = reconcile(records, usage, by=keys, freq=None, usage_time="start_date")
+    assert out["match"].all()
+    assert sum(out["detail_cost"], Decimal(0)) == sum(
+        decimal_sums(records, ["currency"]).values()) > 0
+
+    paid = np.flatnonzero((records["cost"] > 0).to_numpy())  # inbound SMS can be free
+    at = paid[len(paid) // 2]
+    lost = records.iloc[at]
+    out = reconcile(records.drop(index=records.index[at]), usage, by=keys, freq=None,
+                    usage_time="start_date")
+    bad = out[~out["match"]]
+    assert len(bad) == 1
+    assert (bad["direction"].item(), bad["message_type"].item(), bad["currency"].item()) == (
+        lost["direction"], lost["message_type"], lost["currency"])
+    assert bad["difference"].item() == -lost["cost"]

@@ -1,0 +1,353 @@
+"""Tests of SessionTree and session_costs, on session-analysis JSON built here.
+
+The payloads follow ``SessionAnalysisResponse`` of the OpenAPI description: a call at
+the root with its recordings, transcriptions, AI assistant turns, inference and
+messages below; costs are 6-decimal strings; cumulative costs are computed with
+``decimal`` while the payload is built, so the expected numbers never come from the code
+under test.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from telnyx_analytics.analysis import SessionCostError, session_costs
+from telnyx_analytics.sessions import SessionTree
+
+SPEC = Path(__file__).resolve().parents[1] / ".." / "shared" / "telnyx-openapi" / "reports.yml"
+
+# product: (event name, a typical own cost in micro-units)
+PRODUCTS = {
+    "callcontrol-cdrs": ("call", 18_000),
+    "recordings": ("recording", 2_500),
+    "transcriptions": ("transcription", 6_000),
+    "ai-voice-assistant": ("assistant", 9_000),
+    "inference": ("inference", 1_200),
+    "messaging": ("message", 4_000),
+}
+# product: the children an event of it may have, (product, fewest, most)
+CHILDREN = {
+    "callcontrol-cdrs": [("recordings", 0, 1), ("ai-voice-assistant", 0, 1),
+                         ("messaging", 0, 2), ("callcontrol-cdrs", 0, 1)],  # a transfer leg
+    "recordings": [("transcriptions", 0, 1)],
+    "ai-voice-assistant": [("inference", 2, 12), ("messaging", 0, 2)],
+}
+
+
+def make_session(n_events: int = 40, seed: int = 5, currency: str = "USD",
+                 max_depth: int = 4) -> dict:
+    """A SessionAnalysisResponse of ``n_events`` events (a call and what it set off), with
+    cumulative costs computed exactly."""
+    rng = np.random.default_rng(seed)
+    ids = (f"{i:08x}-0000-4000-8000-{i:012x}" for i in itertools.count(1))
+    made = 0
+
+    def node(product: str, depth: int, parent_id: str | None) -> dict:
+        nonlocal made
+        made += 1
+        event, typical = PRODUCTS[product]
+        node_id = next(ids)
+        own = Decimal(int(rng.integers(typical // 2, typical * 2))) / 10**6
+        record = {"id": node_id, "created_at": "2024-05-01T10:00:00.000000Z",
+                  "cost": f"{own:.6f}", "direction": "outbound"}
+        if product == "callcontrol-cdrs":
+            record["call_duration"] = int(rng.integers(30, 600))
+        children = []
+        for kind, fewest, most in CHILDREN.get(product, []):
+            for _ in range(int(rng.integers(fewest, most + 1))):
+                if made < n_events and depth < max_depth:
+                    children.append(node(kind, depth + 1, node_id))
+        cumulative = own + sum(Decimal(c["cost"]["cumulative_cost"]) for c in children)
+        return {
+            "id": node_id,
+            "product": product,
+            "event_name": event,
+            "cost": {"event_cost": f"{own:.6f}", "cumulative_cost": f"{cumulative:.6f}",
+                     "currency": currency},
+            "links": {"self": f"/v2/session_analysis/{product}/{node_id}",
+                      "records": f"/v2/detail_records?record_type={product}&id={node_id}"},
+            "record": record,
+            "relationship": None if parent_id is None else {
+                "type": f"parent_{product}", "parent_id": parent_id,
+                "via": {"parent_field": "id", "child_field": "parent_id"}},
+            "children": children,
+        }
+
+    root = node("callcontrol-cdrs", 0, None)
+    kinds = [k for k, _, _ in CHILDREN["callcontrol-cdrs"]]
+    while made < n_events:  # a long session: more legs, assistants and messages
+        root["children"].append(node(str(rng.choice(kinds)), 1, root["id"]))
+    _recompute(root)
+    events = list(_all(root))
+    return {
+        "session_id": root["id"],
+        "cost": {"total": root["cost"]["cumulative_cost"], "currency": currency},
+        "meta": {"event_count": len(events),
+                 "products": sorted({e["product"] for e in events})},
+        "root": root,
+    }
+
+
+def _recompute(node: dict) -> Decimal:
+    total = Decimal(node["cost"]["event_cost"]) + sum(
+        (_recompute(c) for c in node["children"]), Decimal(0))
+    node["cost"]["cumulative_cost"] = f"{total:.6f}"
+    return total
+
+
+def _all(node: dict):
+    yield node
+    for child in node["children"]:
+        yield from _all(child)
+
+
+def _truncate(node: dict, depth: int) -> None:
+    """What the API returns for a shallower max_depth: children cut, cumulative kept."""
+    if depth == 0:
+        node["children"] = []
+    for child in node["children"]:
+        _truncate(child, depth - 1)
+
+
+@pytest.fixture
+def payload() -> dict:
+    return make_session()
+
+
+def test_from_response_builds_the_nodes_frame(payload):
+    tree = SessionTree.from_response(payload)
+    events = list(_all(payload["root"]))
+    assert tree.raw is payload
+    assert tree.session_id == payload["session_id"]
+    assert tree.total_cost == Decimal(payload["cost"]["total"]) and tree.currency == "USD"
+    assert isinstance(tree.total_cost, Decimal)
+    assert tree.products == payload["meta"]["products"]
+    nodes = tree.nodes
+    assert list(nodes.columns[:8]) == ["id", "parent_id", "depth", "product", "event_name",
+                                       "event_cost", "cumulative_cost", "currency"]
+    assert len(nodes) == len(events) == tree.event_count
+    assert sorted(nodes["id"]) == sorted(e["id"] for e in events)
+    assert str(nodes["event_cost"].dtype) == "decimal128(18, 6)[pyarrow]"
+    by_id = {e["id"]: e for e in events}
+    parent_of = {c["id"]: e["id"] for e in events for c in e["children"]}
+    for row in nodes.itertuples(index=False):
+        event = by_id[row.id]
+        assert row.event_cost == Decimal(event["cost"]["event_cost"])
+        assert row.cumulative_cost == Decimal(event["cost"]["cumulative_cost"])
+        assert (None if pd.isna(row.parent_id) else row.parent_id) == parent_of.get(row.id)
+        assert row.n_children == len(event["children"])
+    # Depth: the root is 0, a child one more than its parent.
+    depth = dict(zip(nodes["id"], nodes["depth"], strict=True))
+    assert depth[payload["session_id"]] == 0
+    assert all(depth[c] == depth[p] + 1 for c, p in parent_of.items())
+    # Record fields are columns; the record's own id clashes and is prefixed.
+    assert {"record.id", "cost", "created_at", "direction", "call_duration"} <= set(
+        nodes.columns)
+    assert nodes["record.id"].tolist() == nodes["id"].tolist()
+    root = nodes[nodes["depth"] == 0].iloc[0]
+    assert root["call_duration"] == payload["root"]["record"]["call_duration"]
+    assert pd.isna(root["relationship"])
+
+
+def test_consistent_tree_has_no_violations(payload):
+    tree = SessionTree.from_response(payload)
+    assert tree.check().empty
+    assert not tree.truncated
+
+
+def test_session_costs_roll_up_by_product_and_event(payload):
+    tree = SessionTree.from_response(payload)
+    out = session_costs(tree)
+    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for event in _all(payload["root"]):
+        key = (event["product"], event["event_name"])
+        expected[key] += Decimal(event["cost"]["event_cost"])
+        counts[key] += 1
+    got = {(p, e): c for p, e, c in zip(out["product"], out["event_name"], out["cost"],
+                                        strict=True)}
+    assert got == dict(expected)
+    assert dict(zip(zip(out["product"], out["event_name"], strict=True), out["events"],
+                    strict=True)) == dict(counts)
+    assert sum(out["cost"], Decimal(0)) == Decimal(payload["cost"]["total"])
+    assert out["cost"].is_monotonic_decreasing
+    assert out["share"].sum() == pytest.approx(1.0)
+    assert set(out["currency"].astype(str)) == {"USD"}
+
+
+def test_a_broken_node_is_reported_by_id(payload):
+    broken = copy.deepcopy(payload)
+    leaf = next(e for e in _all(broken["root"]) if not e["children"] and e is not broken["root"])
+    leaf["cost"]["event_cost"] = f"{Decimal(leaf['cost']['event_cost']) + Decimal('0.000001'):.6f}"
+    tree = SessionTree.from_response(broken)
+    violations = tree.check()
+    assert violations["id"].tolist() == [leaf["id"]]
+    assert violations["expected"].item() == Decimal(leaf["cost"]["event_cost"])
+    with pytest.raises(SessionCostError, match=leaf["id"]) as caught:
+        session_costs(tree)
+    assert caught.value.violations["id"].tolist() == [leaf["id"]]
+    with pytest.warns(UserWarning, match=leaf["id"]):
+        out = session_costs(tree, strict=False)
+    assert len(out)
+
+
+def test_a_parent_whose_children_do_not_add_up_is_reported(payload):
+    broken = copy.deepcopy(payload)
+    parent = next(e for e in broken["root"]["children"] if e["children"])
+    child = parent["children"][0]
+    child["cost"]["cumulative_cost"] = f"{Decimal(child['cost']['cumulative_cost']) * 2:.6f}"
+    violations = SessionTree.from_response(broken).check()
+    # The child's own sum is now wrong, and so is the parent's.
+    assert set(violations["id"]) == {child["id"], parent["id"]}
+
+
+def test_session_total_must_match_the_root():
+    payload = make_session(n_events=8)
+    payload["cost"]["total"] = "9.999999"
+    violations = SessionTree.from_response(payload).check()
+    assert violations["id"].tolist() == [payload["root"]["id"]]
+    assert "session total" in violations["problem"].item()
+
+
+def test_mixed_currency_node_is_reported():
+    payload = make_session(n_events=6)
+    child = payload["root"]["children"][0]
+    child["cost"]["currency"] = "EUR"
+    violations = SessionTree.from_response(payload).check()
+    assert child["id"] in violations["id"].tolist()
+    assert "EUR" in violations.set_index("id").loc[child["id"], "problem"]
+
+
+def test_truncated_tree_rolls_up_to_the_total():
+    payload = make_session(n_events=60, seed=9)
+    full = {e["id"]: e for e in _all(copy.deepcopy(payload)["root"])}
+    _truncate(payload["root"], 1)  # as if max_depth=1: root and its children only
+    tree = SessionTree.from_response(payload)
+    assert tree.truncated and len(tree.nodes) < tree.event_count
+    assert tree.check().empty
+    out = session_costs(tree)
+    hidden = out[out["product"] == "(not expanded)"]
+    shown = list(_all(payload["root"]))
+    expected_hidden = sum((Decimal(full[e["id"]]["cost"]["cumulative_cost"])
+                           - Decimal(e["cost"]["event_cost"]) for e in shown if e["children"] == []
+                           ), Decimal(0))
+    assert hidden["cost"].item() == expected_hidden > 0
+    assert hidden["events"].item() == tree.event_count - len(shown)
+    assert sum(out["cost"], Decimal(0)) == tree.total_cost
+
+
+def test_truncated_leaf_cannot_cost_less_than_itself():
+    payload = make_session(n_events=30, seed=2)
+    _truncate(payload["root"], 1)
+    leaf = payload["root"]["children"][0]
+    leaf["cost"]["cumulative_cost"] = "0.000000"
+    _recompute_root_only = Decimal(payload["root"]["cost"]["event_cost"]) + sum(
+        Decimal(c["cost"]["cumulative_cost"]) for c in payload["root"]["children"])
+    payload["root"]["cost"]["cumulative_cost"] = f"{_recompute_root_only:.6f}"
+    payload["cost"]["total"] = payload["root"]["cost"]["cumulative_cost"]
+    violations = SessionTree.from_response(payload).check()
+    assert violations["id"].tolist() == [leaf["id"]]
+
+
+def test_two_hundred_events_and_a_deep_chain():
+    big = SessionTree.from_response(make_session(n_events=200, seed=1))
+    assert len(big.nodes) == 200 and big.check().empty
+    # A chain deeper than Python's recursion limit still parses (the walk is iterative).
+    leaf: dict = {"id": "n3000", "product": "messaging", "event_name": "message",
+                  "cost": {"event_cost": "0.000001", "cumulative_cost": "0.000001",
+                           "currency": "USD"}, "children": []}
+    for i in range(2999, -1, -1):
+        cum = Decimal(leaf["cost"]["cumulative_cost"]) + Decimal("0.000001")
+        leaf = {"id": f"n{i}", "product": "messaging", "event_name": "message",
+                "cost": {"event_cost": "0.000001", "cumulative_cost": f"{cum:.6f}",
+                         "currency": "USD"}, "children": [leaf]}
+    chain = SessionTree.from_response({"session_id": "n0", "meta": {"event_count": 3001},
+                                       "cost": {"total": "0.003001", "currency": "USD"},
+                                       "root": leaf})
+    assert chain.nodes["depth"].max() == 3000 and chain.check().empty
+
+
+@pytest.mark.parametrize("cost, message", [("0.0000001", "more than 6 decimals"),
+                                           ("abc", "not a decimal"), (None, "decimal string")])
+def test_bad_costs_name_the_node(cost, message):
+    payload = make_session(n_events=5)
+    child = payload["root"]["children"][0]
+    child["cost"]["event_cost"] = cost
+    with pytest.raises(ValueError, match=message) as caught:
+        SessionTree.from_response(payload)
+    assert child["id"] in str(caught.value)
+
+
+def test_missing_fields_are_clear_errors():
+    with pytest.raises(ValueError, match="root"):
+        SessionTree.from_response({"session_id": "x", "cost": {"total": "0", "currency": "USD"}})
+    payload = make_session(n_events=3)
+    del payload["root"]["children"][0]["product"]
+    with pytest.raises(ValueError, match="product"):
+        SessionTree.from_response(payload)
+
+
+def test_the_descriptions_own_example():
+    """The example response of GetSessionAnalysis: one node shown of three events."""
+    if not SPEC.exists():
+        pytest.skip(f"the OpenAPI description is not at {SPEC} (kept outside the repository)")
+    yaml = pytest.importorskip("yaml")
+    spec = yaml.safe_load(SPEC.read_text())
+    example = (spec["paths"]["/session_analysis/{record_type}/{event_id}"]["get"]["responses"]
+               ["200"]["content"]["application/json"]["example"])
+    tree = SessionTree.from_response(example)
+    assert tree.total_cost == Decimal(example["cost"]["total"])
+    assert tree.truncated  # meta says 3 events, one is shown
+    assert tree.check().empty
+    out = session_costs(tree)
+    assert sum(out["cost"], Decimal(0)) == tree.total_cost
+    root_cost = Decimal(example["root"]["cost"]["event_cost"])
+    assert out.set_index("product").loc[example["root"]["product"], "cost"] == root_cost
+
+
+def test_large_integers_in_records_keep_every_digit():
+    payload = make_session(n_events=6, seed=8)
+    payload["root"]["record"]["connection_id"] = 1566848348594701568  # a JSON number
+    tree = SessionTree.from_response(payload)
+    column = tree.nodes["connection_id"]
+    assert str(column.dtype) == "Int64"
+    assert column.iloc[0] == 1566848348594701568 and column.iloc[1:].isna().all()
+
+
+def test_sandbox_sessions_over_http(sandbox, sandbox_key):
+    """Real responses of the sandbox: the whole tree holds its invariant, and a shallow view
+    of the same session rolls up to the same total."""
+    import telnyx_analytics as tx
+
+    client = tx.Client(api_key=sandbox_key, base_url=sandbox.base_url, cache=False,
+                       progress=False)
+    day = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=5)).strftime("%Y-%m-%d")
+    calls = tx.cdrs(day, day, client=client)
+    shallow = None
+    for leg in calls["call_leg_id"].head(300):
+        tree = tx.session_analysis("callcontrol-cdrs", leg, max_depth=1, client=client)
+        if tree.event_count >= 6:
+            shallow = tree
+            break
+    assert shallow is not None, "no call with a session of 6 or more events"
+    full = tx.session_analysis("callcontrol-cdrs", shallow.session_id, max_depth=5,
+                               client=client)
+    assert not full.truncated and full.check().empty
+    assert shallow.truncated and shallow.check().empty
+    whole = session_costs(full)
+    assert sum(whole["cost"], Decimal(0)) == full.total_cost == shallow.total_cost
+    own = {r["id"]: Decimal(r["cost"]["event_cost"]) for r in _all(full.raw["root"])}
+    assert sum(own.values(), Decimal(0)) == full.total_cost
+    part = session_costs(shallow)
+    hidden = part[part["product"] == "(not expanded)"]
+    deeper = [i for i, d in zip(full.nodes["id"], full.nodes["depth"], strict=True) if d > 1]
+    assert hidden["cost"].item() == sum((own[i] for i in deeper), Decimal(0))
+    assert hidden["events"].item() == len(deeper)
