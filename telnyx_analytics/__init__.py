@@ -6,7 +6,7 @@ money, categories), summarise costs exactly and plot them.
 >>> import telnyx_analytics as tx
 >>> from telnyx_analytics.sandbox import serve
 >>> with serve(seed=1, days=7) as sb:
-...     tx.configure(api_key="KEY_demo", base_url=sb.base_url, cache=False)
+...     _ = tx.configure(api_key="KEY_demo", base_url=sb.base_url, cache=False)
 ...     df = tx.mdrs("2020-01-01", "2100-01-01", limit=10)
 >>> len(df)
 10
@@ -28,7 +28,9 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    IncompleteResultError,
     InternalServerError,
+    MissingAPIKeyError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -61,7 +63,9 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "IncompleteResultError",
     "InternalServerError",
+    "MissingAPIKeyError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",

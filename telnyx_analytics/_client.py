@@ -144,6 +144,11 @@ class Client:
         return self._transport.base_url
 
     @property
+    def account(self) -> str | None:
+        """A keyed fingerprint of the API key (never the key), ``None`` without a key."""
+        return self._transport.fingerprint
+
+    @property
     def cache_path(self) -> Path | None:
         """The SQLite file of the HTTP cache, or ``None`` when caching is off."""
         return self._transport.cache_path

@@ -35,8 +35,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, Literal, Protocol
 
-from tqdm.auto import tqdm
-
+from ._progress import progress_bar
 from .errors import IncompleteResultError, TelnyxAnalyticsError
 
 __all__ = ["STYLES", "AdaptiveLimit", "PageFetcher", "Style", "interactive", "paginate"]
@@ -149,7 +148,7 @@ class _Progress:
     def __init__(self, enabled: bool, desc: str | None, total: int | None = None) -> None:
         self.records = 0
         self.bar = (
-            tqdm(total=total, desc=desc, unit="page", leave=False, dynamic_ncols=True)
+            progress_bar(total=total, desc=desc, unit="page", leave=False, dynamic_ncols=True)
             if enabled
             else None
         )

@@ -25,6 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._frames import MONEY_DTYPE
+
 if TYPE_CHECKING:
     from .sessions import SessionTree
 
@@ -43,7 +45,7 @@ __all__ = [
 log = logging.getLogger("telnyx_analytics.analysis")
 
 #: The money dtype of every frame: exact to the API's six published decimals.
-MONEY = pd.ArrowDtype(pa.decimal128(18, 6))
+MONEY = MONEY_DTYPE  # the one money dtype of every frame (_frames.py)
 _SCALE = 6
 _UNIT = 10**_SCALE
 _QUANTUM = Decimal(1).scaleb(-_SCALE)  # Decimal("0.000001")

@@ -55,11 +55,11 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from . import _catalog, _frames
 from ._client import Client, get_client
 from ._dates import Moment
+from ._progress import progress_bar
 from .errors import NotFoundError, ReportFailedError, ReportTimeoutError
 from .records import _fetch
 
@@ -265,8 +265,13 @@ def wait(
     delay = _positive("poll", poll)
     client = get_client(client)
     started = time.monotonic()
-    bar = tqdm(desc=f"{k.name} report {report_id[:8]}", total=None, disable=not client.progress,
-               bar_format="{desc}: {postfix} [{elapsed}]", leave=False)
+    bar = progress_bar(
+        desc=f"{k.name} report {report_id[:8]}",
+        total=None,
+        disable=not client.progress,
+        bar_format="{desc}: {postfix} [{elapsed}]",
+        leave=False,
+    )
     status = None
     try:
         while True:
@@ -514,8 +519,7 @@ class _Store:
         cache = client.cache_path
         if cache is None:
             return cls(None)
-        transport = getattr(client, "_transport", None)
-        account = getattr(transport, "fingerprint", None) or "anonymous"
+        account = client.account or "anonymous"
         tag = hashlib.sha256(f"{client.base_url}|{account}".encode()).hexdigest()[:16]
         return cls(Path(cache).expanduser().parent / "reports" / tag)
 

@@ -1,6 +1,7 @@
 """A local, stateful stand-in for the Telnyx reporting API.
 
-Start it from Python with :func:`serve` (a background thread) or from the shell with
+Start it from Python with :func:`serve` (a ``with`` block) or :func:`start` (running
+until ``sb.stop()``), both on background threads, or from the shell with
 ``telnyx-analytics sandbox``; point a client at ``sb.base_url``. See docs/sandbox.md.
 
 >>> from telnyx_analytics.sandbox import serve
@@ -11,6 +12,6 @@ True
 This package never imports the client, and the client never imports it.
 """
 
-from .server import Sandbox, serve
+from .server import Sandbox, serve, start
 
-__all__ = ["Sandbox", "serve"]
+__all__ = ["Sandbox", "serve", "start"]

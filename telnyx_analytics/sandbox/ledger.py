@@ -488,6 +488,8 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
     for name, value in row.items():
         if str(name).endswith("_micro"):
             out[str(name)[: -len("_micro")]] = None if pd.isna(value) else format_micro(value)
+        elif str(name).endswith("_id") and isinstance(value, int | np.integer):
+            out[str(name)] = str(value)  # ids are strings in Telnyx's JSON, even numeric ones
         else:
             out[str(name)] = _json_value(value)
     return out

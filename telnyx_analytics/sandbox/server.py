@@ -18,8 +18,8 @@ import socketserver
 import struct
 import sys
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -411,7 +411,7 @@ class Sandbox:
         self._threads = []
 
     def __enter__(self) -> Sandbox:
-        return self.start()
+        return self if self._servers else self.start()  # `with start(...)` works too
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -532,7 +532,6 @@ def _origin(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-@contextmanager
 def serve(
     seed: int = 0,
     *,
@@ -551,8 +550,11 @@ def serve(
     report_failure_rate: float = 0.0,
     report_ttl: float = 3600.0,
     app: AppLike | None = None,
-) -> Iterator[Sandbox]:
-    """Run a sandbox of the Telnyx reporting API on background threads.
+) -> Sandbox:
+    """A sandbox of the Telnyx reporting API, run on background threads in a ``with`` block.
+
+    ``with serve(...) as sb`` starts it and stops it at the end of the block; to keep one
+    running outside a block (a notebook, a REPL), use :func:`start` and ``sb.stop()``.
 
     Parameters
     ----------
@@ -577,10 +579,10 @@ def serve(
     app
         An application to serve instead of building one from the arguments above.
 
-    Yields
-    ------
+    Returns
+    -------
     Sandbox
-        Running until the ``with`` block ends.
+        Not yet started: entering the ``with`` block starts it, leaving it stops it.
 
     Examples
     --------
@@ -620,8 +622,18 @@ def serve(
         slow_seconds=slow_seconds,
         seed=seed,
     )
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+    return sandbox
+
+
+def start(seed: int = 0, **options: Any) -> Sandbox:
+    """Start a sandbox and return it running; stop it with ``sb.stop()``.
+
+    Takes the arguments of :func:`serve`. For notebooks and REPLs, where a ``with`` block
+    does not fit.
+
+    >>> sb = start(seed=1, days=3)
+    >>> sb.base_url.endswith("/v2")
+    True
+    >>> sb.stop()
+    """
+    return serve(seed, **options).start()

@@ -717,6 +717,10 @@ _CALL_EVENT_METADATA = [
 
 def _call_event_records(rows: pd.DataFrame) -> list[dict]:
     meta_columns = {name: _plain_list(rows[name]) for name in _CALL_EVENT_METADATA if name in rows}
+    if "connection_id" in meta_columns:  # a string in Telnyx's JSON, like every id
+        meta_columns["connection_id"] = [
+            None if v is None else str(v) for v in meta_columns["connection_id"]
+        ]
     stamps = _iso_list(rows["event_timestamp"])
     out = []
     for i, (leg, session, name, kind) in enumerate(
