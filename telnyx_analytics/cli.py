@@ -1,8 +1,11 @@
-"""The ``telnyx-analytics`` command line.
+"""The ``telnyx-analytics`` command line: ``demo``, ``sandbox``, ``export``, ``cache``.
 
 One parser, one subcommand per job; each subcommand is a function ``(args) -> int``
 registered by ``_add_<name>``. Usage errors exit 2 with one line, expected failures exit 1
 with one line on stderr, never a traceback.
+
+This is the one client-side module that may use the sandbox (``demo``, ``sandbox``); it
+imports it inside those commands only.
 
 >>> main(["--version"])  # doctest: +SKIP
 telnyx-analytics 0.1.0
@@ -14,15 +17,20 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
-from datetime import date
-from typing import Any, NoReturn
+from contextlib import ExitStack, suppress
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROG = "telnyx-analytics"
 
@@ -212,6 +220,414 @@ def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:
     return restore
 
 
+# -- demo ---------------------------------------------------------------------------------
+
+#: The demo's sandbox: an account's month and a few days before it, at half the default
+#: traffic (tens of thousands of records), which keeps the whole demo to seconds.
+DEMO_KEY = "KEY_demo"
+DEMO_DAYS = 35
+DEMO_WINDOW_DAYS = 30
+DEMO_SCALE = 0.5
+DEMO_REPORT_DELAY = 0.2
+
+
+def _add_demo(commands: Any) -> None:
+    p = commands.add_parser(
+        "demo",
+        help="analyse a month of a synthetic account: plots, Parquet files, an HTML summary",
+        description=(
+            "Start the local sandbox in this process, analyse the last 30 days of its "
+            "synthetic account (spend by product and day, a spend anomaly, messaging by "
+            "country, call destinations, wireless data use, one session tree) and write PNG "
+            "plots, Parquet files and one self-contained HTML summary into DIR. No account, "
+            "API key or network is needed."
+        ),
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="telnyx-demo",
+        help="directory to write into, created if missing (default: ./%(default)s)",
+    )
+    p.add_argument("--seed", type=_number(int), default=0, help="seed of the synthetic data")
+    p.add_argument(
+        "--scale",
+        type=_number(float, lo=0.01, hi=2),
+        default=DEMO_SCALE,
+        help="traffic multiplier, at most 2 (default: %(default)s; 1 is a small business)",
+    )
+    p.set_defaults(run=_run_demo)
+
+
+def demo_window(today: date | None = None) -> tuple[date, date]:
+    """The demo's window: the 30 whole UTC days before today.
+
+    Yesterday is the last day: today is not over, and its partial spend would look like a
+    drop.
+
+    >>> demo_window(date(2024, 6, 1))
+    (datetime.date(2024, 5, 2), datetime.date(2024, 5, 31))
+    """
+    last = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    return last - timedelta(days=DEMO_WINDOW_DAYS - 1), last
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    # Imported here: only this command needs the sandbox, matplotlib and the demo.
+    from . import Client, TelnyxAnalyticsError, demo
+    from .sandbox import serve
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out}: exists and is not a directory")
+    start, end = demo_window()
+    with ExitStack() as stack:
+        try:
+            sb = stack.enter_context(
+                serve(
+                    args.seed,
+                    days=DEMO_DAYS,
+                    until=end,
+                    scale=args.scale,
+                    report_delay=DEMO_REPORT_DELAY,
+                )
+            )
+        except OSError as exc:
+            raise CommandError(f"cannot start the sandbox: {exc.strerror or exc}") from None
+        print(
+            f"sandbox: {sb.base_url} (a synthetic account, seed {args.seed}; "
+            "no API key or network needed)",
+            flush=True,
+        )
+        print(f"window: {start} .. {end} ({DEMO_WINDOW_DAYS} days, UTC)", flush=True)
+        # The sandbox's account, never the module default nor the real API; no cache: a
+        # demo has nothing to reuse and must leave nothing behind but its files.
+        client = stack.enter_context(Client(DEMO_KEY, sb.base_url, cache=False, progress=False))
+        try:
+            result = demo.run(
+                out,
+                start,
+                end,
+                client=client,
+                title="Telnyx account summary (demo)",
+                source=(
+                    "Synthetic traffic from the telnyx-analytics sandbox, a local stand-in for "
+                    "the Telnyx reporting API; the same analysis runs on a real account."
+                ),
+            )
+        except OSError as exc:
+            raise CommandError(f"cannot write into {out}: {exc.strerror or exc}") from None
+        except TelnyxAnalyticsError as exc:
+            raise CommandError(str(exc)) from None
+    for line in result.headlines():
+        print(line)
+    print(f"wrote {len(result.files)} files into {out}:")
+    for path in result.files:
+        print(f"  {path}")
+    print(f"open {result.summary} in a browser")
+    return 0
+
+
+# -- export -------------------------------------------------------------------------------
+
+#: The synchronous fetchers, by command-line name: (function name, what it is).
+_FETCHERS = {
+    "mdrs": ("mdrs", "message detail records"),
+    "wdrs": ("wdrs", "wireless detail records"),
+    "call-events": ("call_events", "call control events (no window: the last 24 hours)"),
+    "cdr-usage": ("cdr_usage", "voice usage totals (synchronous)"),
+    "mdr-usage": ("mdr_usage", "messaging usage totals (synchronous)"),
+    "product-usage": ("product_usage", "usage by product (--product, --dimensions, --metrics)"),
+}
+#: Kinds that run without a window (the API's default); every other kind needs both ends.
+_OPTIONAL_WINDOW = {"call-events", "product-usage", "phone_numbers_csv"}
+_SUFFIXES = (".parquet", ".csv")
+#: Where the command line takes a report's parameters differently from the library.
+_REPORT_HELP = {
+    "billing_group": "costs per billing group for the month of --start",
+    "phone_numbers_csv": "the account's phone numbers (no window)",
+}
+
+
+def _report_kinds() -> dict[str, str]:
+    """The asynchronous report kinds, by command-line name (``cdrs`` is ``cdr_detail``)."""
+    from .reports import KINDS
+
+    kinds = {kind: kind for kind in KINDS}
+    kinds["cdrs"] = "cdr_detail"
+    return kinds
+
+
+def _kinds_help() -> str:
+    from . import _catalog
+
+    lines = ["kinds, synchronous (fetched page by page):"]
+    lines += [f"  {name:<20} {what}" for name, (_, what) in _FETCHERS.items()]
+    lines.append("kinds, asynchronous reports (requested, waited for, downloaded):")
+    lines.append(f"  {'cdrs':<20} call detail records (the cdr_detail report)")
+    for kind in _report_kinds():
+        if kind != "cdrs":
+            summary = _REPORT_HELP.get(kind) or _catalog.REPORT_KINDS[kind].summary
+            lines.append(f"  {kind:<20} {summary[:1].lower()}{summary[1:].rstrip('.')}")
+    lines += [
+        "",
+        "--filter passes any filter the kind accepts, e.g. --filter direction=inbound;",
+        "a comma makes a list (--filter directions=inbound,outbound), true/false a flag.",
+        "The key is read from TELNYX_API_KEY (or the variable --api-key-env names), the base",
+        "URL from --base-url, else TELNYX_BASE_URL, else the Telnyx API. Parquet keeps the",
+        "dtypes: money stays an exact decimal128(18, 6) next to its currency.",
+    ]
+    return "\n".join(lines)
+
+
+def _add_export(commands: Any) -> None:
+    choices = [*_FETCHERS, *_report_kinds()]
+    p = commands.add_parser(
+        "export",
+        help="fetch one kind of data for a window and write it to .parquet or .csv",
+        description="Fetch one kind of data for a window and write it to a Parquet or CSV file.",
+        epilog=_kinds_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("kind", metavar="KIND", choices=choices, help="what to fetch (below)")
+    p.add_argument("--start", help="first day or instant, e.g. 2024-05-01 (UTC unless given)")
+    p.add_argument("--end", help="last day (included) or instant, e.g. 2024-05-31")
+    p.add_argument(
+        "--out", metavar="FILE", required=True, help="the file to write: .parquet or .csv"
+    )
+    p.add_argument(
+        "--filter",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        dest="filters",
+        help="a filter of the kind (repeatable)",
+    )
+    p.add_argument("--product", help="product-usage: the product, e.g. messaging")
+    p.add_argument("--dimensions", help="product-usage: comma-separated, e.g. date,country_code")
+    p.add_argument("--metrics", help="product-usage: comma-separated, e.g. count,cost")
+    p.add_argument(
+        "--limit", type=_number(int, lo=1), default=None, help="stop after N records (fetchers)"
+    )
+    p.add_argument(
+        "--base-url", default=None, help="API base URL (default: $TELNYX_BASE_URL, else Telnyx)"
+    )
+    p.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        default="TELNYX_API_KEY",
+        help="environment variable holding the API key (default: %(default)s)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the HTTP cache")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars on stderr (default: when stderr is a terminal)",
+    )
+    p.set_defaults(run=_run_export)
+
+
+def _filter_value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if "," in text:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+def _export_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the fetcher, checked as far as the command line can."""
+    from ._dates import window
+
+    params: dict[str, Any] = {}
+    for item in args.filters:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--filter {item!r}: expected NAME=VALUE")
+        params[name.strip()] = _filter_value(value.strip())
+
+    # Dates first: a bad one is a usage error before anything else is looked at.
+    try:
+        lo, _ = window(args.start, args.end, required=False)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    kind = args.kind
+    needs_window = kind not in _OPTIONAL_WINDOW | {"billing_group"}
+    if needs_window and (args.start is None or args.end is None):
+        raise UsageError(f"{kind} needs --start and --end")
+    if kind == "billing_group":
+        if lo is None:
+            raise UsageError("billing_group needs --start (a day of the month to report)")
+        if args.end is not None:
+            raise UsageError("billing_group covers the month of --start; leave out --end")
+        params.update(month=lo.month, year=lo.year)
+    elif args.start is not None or args.end is not None:
+        params.update(start=args.start, end=args.end)
+
+    usage_options = {"product": args.product, "dimensions": args.dimensions,
+                     "metrics": args.metrics}  # fmt: skip
+    if kind == "product-usage":
+        for name, value in usage_options.items():
+            if not value:
+                raise UsageError(f"product-usage needs --{name}")
+        params["product"] = args.product
+        params["dimensions"] = [d.strip() for d in args.dimensions.split(",") if d.strip()]
+        params["metrics"] = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    else:
+        given = [f"--{name}" for name, value in usage_options.items() if value]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply to product-usage")
+    if args.limit is not None:
+        if kind not in _FETCHERS:
+            raise UsageError(f"--limit applies to the synchronous kinds, not to {kind}")
+        params["limit"] = args.limit
+    return params
+
+
+def _fetch_export(kind: str, params: dict[str, Any], client: Any) -> pd.DataFrame:
+    import telnyx_analytics as tx
+
+    if kind in _FETCHERS:
+        fetch = getattr(tx, _FETCHERS[kind][0])
+        return fetch(client=client, **params)
+    return tx.reports.read(_report_kinds()[kind], client=client, **params)
+
+
+def _write_frame(df: pd.DataFrame, out: Path) -> None:
+    """Write ``df`` to ``out`` by its suffix; the file appears only once complete."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        if out.suffix.lower() == ".parquet":
+            # pyarrow keeps every dtype: decimal money, UTC timestamps, categories, Int64.
+            df.to_parquet(tmp, engine="pyarrow", index=False)
+        else:
+            df.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from . import Client, TelnyxAnalyticsError
+
+    out = Path(args.out)
+    if out.suffix.lower() not in _SUFFIXES:
+        raise UsageError(f"--out {args.out}: the file must end in .parquet or .csv")
+    params = _export_params(args)
+    api_key = os.environ.get(args.api_key_env, "").strip()
+    if not api_key:
+        raise CommandError(
+            f"no API key: set the {args.api_key_env} environment variable to your Telnyx API key"
+        )
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        client = Client(api_key, args.base_url, cache=not args.no_cache, progress=progress)
+    except (TypeError, ValueError) as exc:  # a malformed --base-url or TELNYX_BASE_URL
+        raise UsageError(str(exc)) from None
+    with client:
+        try:
+            df = _fetch_export(args.kind, params, client)
+        except TelnyxAnalyticsError as exc:
+            raise CommandError(str(exc)) from None
+        except (TypeError, ValueError) as exc:
+            # The library checks its arguments before sending anything (API.md, Errors):
+            # what it refuses is a usage error of this command line.
+            raise UsageError(str(exc)) from None
+    try:
+        _write_frame(df, out)
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"wrote {len(df):,} rows x {len(df.columns)} columns to {out}")
+    return 0
+
+
+# -- cache --------------------------------------------------------------------------------
+
+
+def _add_cache(commands: Any) -> None:
+    p = commands.add_parser(
+        "cache",
+        help="show or empty the HTTP cache",
+        description=(
+            "Show or empty the HTTP cache shared by the library and this command line "
+            "(path: $TELNYX_ANALYTICS_CACHE, else under the user's cache directory). "
+            "No API key is needed."
+        ),
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    info = actions.add_parser(
+        "info",
+        help="print the cache's path, size and entries",
+        description="Print the cache's path, size on disk and number of stored answers.",
+    )
+    info.set_defaults(run=_run_cache_info)
+    clear = actions.add_parser(
+        "clear",
+        help="remove every stored answer",
+        description="Remove every stored answer from the cache (all accounts).",
+    )
+    clear.set_defaults(run=_run_cache_clear)
+
+
+def _open_cache() -> Any | None:
+    """A client on the cache file, or ``None`` when there is no cache file yet."""
+    from . import Client
+    from ._http import default_cache_path
+
+    path = default_cache_path()
+    if not path.exists():
+        return None
+    try:
+        # An explicit path, not cache=True: an unusable file must be an error here, not a
+        # silent fallback to no cache. No request is sent, so no key or URL is needed.
+        return Client(api_key=None, base_url="https://api.telnyx.com/v2", cache=path)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{n:,} bytes" if unit == "bytes" else f"{value:.1f} {unit} ({n:,} bytes)"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _run_cache_info(args: argparse.Namespace) -> int:
+    from ._http import default_cache_path
+
+    client = _open_cache()
+    if client is None:
+        print(f"path: {default_cache_path()}")
+        print("size: 0 bytes (no cache file yet)")
+        print("entries: 0")
+        return 0
+    with client:
+        info = client.cache_info()
+    print(f"path: {info['path']}")
+    print(f"size: {_size(int(info['size_bytes']))}")
+    print(f"entries: {info['responses']:,}")
+    return 0
+
+
+def _run_cache_clear(args: argparse.Namespace) -> int:
+    from ._http import default_cache_path
+
+    client = _open_cache()
+    if client is None:
+        print(f"nothing to clear: no cache at {default_cache_path()}")
+        return 0
+    with client:
+        before = client.cache_info()["responses"]
+        client.cache_clear()
+    print(f"cleared {before:,} entries from {client.cache_path}")
+    return 0
+
+
 # -- the skeleton ---------------------------------------------------------------------------
 
 
@@ -224,7 +640,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
+    _add_demo(commands)
     _add_sandbox(commands)
+    _add_export(commands)
+    _add_cache(commands)
     return parser
 
 
@@ -249,11 +668,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args))
+    except UsageError as exc:  # found while running, e.g. by the library's argument checks
+        print(_one_line(f"{PROG} {args.command}: error: {exc}"), file=sys.stderr)
+        return 2
     except CommandError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(_one_line(f"{PROG}: error: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # before the signal handlers are in place
         return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): no traceback, and none at exit either when
+        # Python flushes stdout again.
+        with suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _one_line(text: str) -> str:
+    # A message from deeper down (a parser, the OS) may span lines; stderr gets one.
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":
