@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -38,14 +37,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from _docs import markers, write_section  # benchmarks/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from telnyx_analytics.analysis import cost_by  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN, FINISH = "<!-- analysis:begin -->", "<!-- analysis:end -->"
+BEGIN, FINISH = markers("analysis")
 TARGET = 1.5
 DAYS = 90
 PRODUCTS = ["messaging", "voice", "wireless", "number lookups"]
@@ -197,15 +196,6 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> None:
-    """Replace our section of docs/benchmarks.md (or append it), leaving the rest alone."""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in text and FINISH in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(FINISH) + "\n?",
-                      lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text)
 
 
 def main() -> int:
@@ -218,7 +208,7 @@ def main() -> int:
     section = report(result)
     print(section)
     if not args.no_write:
-        write_docs(section)
+        write_section("analysis", section)
     return 0 if result["exact"] and result["ratio"] <= TARGET else 1
 
 

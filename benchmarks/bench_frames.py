@@ -42,7 +42,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from _docs import markers, write_section  # benchmarks/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
@@ -64,8 +64,7 @@ import telnyx_analytics as tx  # noqa: E402
 from telnyx_analytics import _frames, reports  # noqa: E402
 from telnyx_analytics.sandbox import serve  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN, FINISH = "<!-- fetchers:begin -->", "<!-- fetchers:end -->"
+BEGIN, FINISH = markers("fetchers")
 CSV_TARGET, MEMORY_TARGET, JSON_TARGET = 2.5, 2.5, 5.0
 KEY = "KEY_bench_frames"
 CALLS_PER_DAY = 1000  # the sandbox's traffic at scale 1 (docs/sandbox.md)
@@ -368,15 +367,6 @@ def report(cdr: dict[str, Any], mdr: dict[str, Any], repeat: int) -> str:
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> None:
-    """Replace our section of docs/benchmarks.md (or append it), leaving the rest alone."""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in text and FINISH in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(FINISH) + "\n?",
-                      lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text)
 
 
 def main() -> int:
@@ -392,7 +382,7 @@ def main() -> int:
     section = report(cdr, mdr, args.repeat)
     print(section)
     if not args.no_write:
-        write_docs(section)
+        write_section("fetchers", section)
     mem = cdr["memory"]
     met = (cdr["pandas"][0] / cdr["ours"][0] >= CSV_TARGET
            and (mem["peak"] - mem["base"]) / mem["frame"] <= MEMORY_TARGET

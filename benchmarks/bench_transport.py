@@ -28,7 +28,6 @@ import math
 import multiprocessing as mp
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -39,8 +38,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _docs import DOCS, markers, write_section  # benchmarks/ is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 KEY = "KEY_benchmark_account"
 RECORDS = 20_000
 PAGE_SIZE = 250
@@ -55,7 +55,7 @@ CASES = {
     "ours": "(c) telnyx-analytics, defaults",
     "ours_warm": "(d) telnyx-analytics, warm cache",
 }
-BEGIN, FINISH = "<!-- transport:begin -->", "<!-- transport:end -->"
+BEGIN, FINISH = markers("transport")
 
 
 # -- the sandbox, in its own process ----------------------------------------------------------
@@ -299,14 +299,6 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def write_docs(section: str) -> None:
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in text and FINISH in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(FINISH) + "\n?", section, text,
-                      flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text)
 
 
 def main() -> int:
@@ -324,7 +316,7 @@ def main() -> int:
     section = report(result)
     print(section)
     if not args.no_write:
-        write_docs(section)
+        write_section("transport", section)
         print(f"written to {DOCS.relative_to(ROOT)}", file=sys.stderr)
     return 0 if all(met for *_, met in evaluate(result)["best"]) else 1
 
