@@ -17,7 +17,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -240,6 +240,7 @@ class Client:
         id_field: str | None = "id",
         desc: str | None = None,
         cache: bool = True,
+        stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
     ) -> list[dict[str, Any]]:
         """Every record of a paged listing, in the API's order.
 
@@ -261,6 +262,8 @@ class Client:
             Label of the progress bar (default: the path).
         cache : bool, default True
             ``False`` bypasses the cache for these pages.
+        stop_after : callable, optional
+            Cursor paging: ``stop_after(page)`` true ends the listing after that page.
 
         Returns
         -------
@@ -297,6 +300,7 @@ class Client:
             progress=self.progress,
             desc=desc or path,
             where=path,
+            stop_after=stop_after,
         )
 
     def download(

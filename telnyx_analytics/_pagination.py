@@ -183,6 +183,7 @@ def paginate(
     progress: bool = False,
     desc: str | None = None,
     where: str = "listing",
+    stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Every record (``data`` item) of a listing, in the API's order.
 
@@ -208,6 +209,9 @@ def paginate(
         Label of the progress bar.
     where : str
         Names the listing in errors.
+    stop_after : callable, optional
+        Cursor style: ``stop_after(page)`` true ends the listing after that page (an
+        ordered listing whose rest is not wanted, such as events past a window's end).
 
     Returns
     -------
@@ -238,8 +242,10 @@ def paginate(
     base = dict(params or {})
     bar = _Progress(progress, desc or where)
     try:
+        if stop_after is not None and style != "cursor":
+            raise ValueError("stop_after applies to cursor paging only")
         if style == "cursor":
-            pages, announced = _cursor_pages(fetch, base, page_size, limit, bar, where)
+            pages, announced = _cursor_pages(fetch, base, page_size, limit, bar, where, stop_after)
         else:
             pages, announced = _numbered_pages(
                 fetch, base, style, page_size, limit, concurrency, bar, where
@@ -412,6 +418,7 @@ def _cursor_pages(
     limit: int | None,
     bar: _Progress,
     where: str,
+    stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
 ) -> tuple[list[list[dict[str, Any]]], int | None]:
     pages: list[list[dict[str, Any]]] = []
     count = 0
@@ -429,7 +436,7 @@ def _cursor_pages(
             break
         pages.append(page)
         count += len(page)
-        if limit is not None and count >= limit:
+        if (limit is not None and count >= limit) or (stop_after is not None and stop_after(page)):
             break
         cursors = _meta(body).get("cursors")
         nxt = cursors.get("after") if isinstance(cursors, Mapping) else None

@@ -179,40 +179,22 @@ def call_events(
                               page_size=page_size, limit=limit)
         return _frame("call_events", records)
     assert size is not None
-    records = _events_until(call, client, size, call.end)
+    end = call.end
+
+    def past_end(page: list[dict[str, Any]]) -> bool:
+        # Events come in time order and the API takes one time bound: stop at the page
+        # that goes past the window's end instead of reading on to now.
+        last = page[-1].get("event_timestamp") if page else None
+        return bool(last) and pd.Timestamp(last) > end
+
+    records = client.paginate(call.path, call.params, style="cursor", page_size=size,
+                              id_field=None, desc="call_events", stop_after=past_end)
     df = _frame("call_events", records)
     ts = df["event_timestamp"]
     df = df[(ts >= call.start) & (ts <= call.end)].reset_index(drop=True)
     if not len(df):
         return _frames.empty_frame(_catalog.OPERATIONS["call_events"].schema)
     return df.iloc[:limit] if limit is not None else df
-
-
-def _events_until(
-    call: _catalog.Call, client: Client, page_size: int, end: pd.Timestamp
-) -> list[dict[str, Any]]:
-    """Call events from the call's start on, until the first page that goes past ``end``.
-
-    The API takes only one ``filter[occurred_at]`` bound but orders events by time, so
-    the pages after ``end`` need not be fetched: the engine's page loop cannot stop on a
-    value, hence this small cursor loop of its own.
-    """
-    out: list[dict[str, Any]] = []
-    after: str | None = None
-    seen: set[str] = set()
-    while True:
-        params = {**call.params, "page[limit]": page_size}
-        if after is not None:
-            params["page[after]"] = after
-        body = client.get_json(call.path, params) or {}
-        page = body.get("data") or []
-        out.extend(page)
-        cursors = (body.get("meta") or {}).get("cursors") or {}
-        after = cursors.get("after") if isinstance(cursors, Mapping) else None
-        last = page[-1].get("event_timestamp") if page else None
-        if not page or not after or after in seen or (last and pd.Timestamp(last) > end):
-            return out
-        seen.add(after)
 
 
 def mdrs(

@@ -196,6 +196,24 @@ def test_cursor_paging_stops_on_a_repeated_cursor() -> None:
     assert calls == [None, "same"]
 
 
+def test_cursor_paging_stops_after_the_page_the_caller_says_is_enough() -> None:
+    data = rows(23)
+    asked = []
+
+    def fetch(params: dict, on_rate_limit=None) -> dict:
+        start = int(params.get("page[after]", 0))
+        asked.append(start)
+        end = start + params["page[limit]"]
+        return {"data": data[start:end], "meta": {"cursors": {"after": str(end)}}}
+
+    # Records are ordered: the page holding value 7 is the last one wanted.
+    got = paginate(fetch, style="cursor", page_size=5,
+                   stop_after=lambda page: page[-1]["value"] >= 7)  # fmt: skip
+    assert got == data[:10] and asked == [0, 5]
+    with pytest.raises(ValueError, match="stop_after"):
+        paginate(fetch, style="number", page_size=5, stop_after=lambda page: True)
+
+
 def test_progress_bar_counts_pages_and_records(capsys) -> None:
     paginate(ToyAPI(rows(30)), style="number", page_size=10, progress=True, desc="wdrs")
     err = capsys.readouterr().err
