@@ -18,6 +18,7 @@ import argparse
 import logging
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -608,10 +609,20 @@ def _run_cache_info(args: argparse.Namespace) -> int:
         return 0
     with client:
         info = client.cache_info()
+    files = _kept_files(client.cache_path)
     print(f"path: {info['path']}")
     print(f"size: {_size(int(info['size_bytes']))}")
     print(f"entries: {info['responses']:,}")
+    print(f"report files: {len(files):,} ({_size(sum(f.stat().st_size for f in files))})")
     return 0
+
+
+def _kept_files(cache_path: Path | None) -> list[Path]:
+    """The finished report CSVs kept beside the cache file."""
+    from .reports import kept_reports_dir
+
+    folder = kept_reports_dir(cache_path)
+    return sorted(folder.rglob("*.csv")) if folder is not None and folder.is_dir() else []
 
 
 def _run_cache_clear(args: argparse.Namespace) -> int:
@@ -621,10 +632,17 @@ def _run_cache_clear(args: argparse.Namespace) -> int:
     if client is None:
         print(f"nothing to clear: no cache at {default_cache_path()}")
         return 0
+    from .reports import kept_reports_dir
+
     with client:
         before = client.cache_info()["responses"]
         client.cache_clear()
+    files = _kept_files(client.cache_path)
+    folder = kept_reports_dir(client.cache_path)
+    if folder is not None and folder.is_dir():
+        shutil.rmtree(folder)
     print(f"cleared {before:,} entries from {client.cache_path}")
+    print(f"removed {len(files):,} kept report files")
     return 0
 
 

@@ -24,8 +24,8 @@ Parameters use the fetchers' vocabulary: ``start`` and ``end``, friendly enum na
 (``directions=["inbound"]``, ``record_types=["complete"]``, ``aggregation="connection"``),
 and filters; they are checked before anything is sent.
 
-Finished downloads are kept on disk, next to the HTTP cache, under
-``reports/<account>/<kind>/<report id>.csv``: reading a report again costs no download,
+Finished downloads are kept on disk, next to the HTTP cache file, under
+``<cache name>-reports/<account>/<kind>/<report id>.csv``: reading a report again costs no download,
 and :func:`read` with the same parameters within ``max_age`` seconds reuses the finished
 report instead of requesting a new one. With ``cache=False`` on the client nothing is
 kept (files go to ``path=`` or a temporary directory).
@@ -501,10 +501,29 @@ def _request_key(call: _catalog.Call) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+KEPT_SUFFIX = "-reports"
+
+
+def kept_reports_dir(cache_path: Path | None) -> Path | None:
+    """The folder of finished report files kept beside an HTTP cache file (every account).
+
+    Named after the cache file, so that a cache kept in a project folder never claims a
+    generic ``reports/`` there; ``telnyx-analytics cache clear`` removes it.
+
+    >>> kept_reports_dir(Path("/tmp/x/http_cache.sqlite")).name
+    'http_cache-reports'
+    """
+    if cache_path is None:
+        return None
+    cache_path = Path(cache_path).expanduser()
+    return cache_path.with_name(cache_path.stem + KEPT_SUFFIX)
+
+
 class _Store:
     """Finished report files of one account, next to the HTTP cache.
 
-    ``<cache dir>/reports/<account>/<kind>/<report id>.csv``, and per kind an
+    ``<cache name>-reports/<account>/<kind>/<report id>.csv`` (see :func:`kept_reports_dir`),
+    and per kind an
     ``index.json`` of the reports :func:`read` requested (parameters -> id, time). The
     account part (a hash of the base URL and the key's fingerprint, never the key) keeps
     accounts and sandboxes apart: report ids are unique per account, not per machine.
@@ -521,7 +540,7 @@ class _Store:
             return cls(None)
         account = client.account or "anonymous"
         tag = hashlib.sha256(f"{client.base_url}|{account}".encode()).hexdigest()[:16]
-        return cls(Path(cache).expanduser().parent / "reports" / tag)
+        return cls(kept_reports_dir(Path(cache)) / tag)
 
     def file(self, kind: str, report_id: str) -> Path | None:
         if self.root is None:

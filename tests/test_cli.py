@@ -313,6 +313,9 @@ def test_cache_info_and_clear(
     start, end = window
     assert main(["export", "wdrs", "--start", start, "--end", end, "--out",
                  str(tmp_path / "w.csv"), "--base-url", sandbox.base_url]) == 0  # fmt: skip
+    # A report's CSV is kept beside the cache file, in a folder named after it.
+    assert main(["export", "cdrs", "--start", start, "--end", end, "--out",
+                 str(tmp_path / "c.csv"), "--base-url", sandbox.base_url]) == 0  # fmt: skip
     capsys.readouterr()
     monkeypatch.delenv("TELNYX_API_KEY")
     info = _info(capsys)
@@ -320,9 +323,14 @@ def test_cache_info_and_clear(
         stored = client.cache_info()
     assert int(info["entries"].replace(",", "")) == stored["responses"] > 0
     assert info["size"].endswith(f"({stored['size_bytes']:,} bytes)")
+    kept = cache.with_name(cache.stem + "-reports")
+    assert len(list(kept.rglob("*.csv"))) == 1
+    assert info["report files"].startswith("1 (")
 
     assert main(["cache", "clear"]) == 0
-    assert f"cleared {stored['responses']:,} entries" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"cleared {stored['responses']:,} entries" in printed
+    assert "removed 1 kept report files" in printed and not kept.exists()
     assert _info(capsys)["entries"] == "0"
     with tx.Client("KEY_cache_test", sandbox.base_url, cache=cache) as client:
         assert client.cache_info()["responses"] == 0
