@@ -273,3 +273,15 @@ def test_command_lines_exist() -> None:
         if positional_choices and nested and nested[0] not in positional_choices:
             wrong.append(f"{where}:{line}: {name} has no {nested[0]!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_readme_commands_are_the_ones_ci_and_the_docs_use() -> None:
+    """.ci/run must run exactly the README's test command; the docs' home page shows both."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("python3 -m venv")]
+    demo, tests = commands  # the two commands for a fresh machine, in that order
+    assert demo.endswith("telnyx-analytics demo") and tests.endswith("-m pytest")
+    assert tests in (root / ".ci" / "run").read_text().splitlines()
+    home = (root / "docs" / "index.md").read_text().splitlines()
+    assert demo in home and tests in home
