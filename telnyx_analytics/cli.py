@@ -576,7 +576,7 @@ def _add_cache(commands: Any) -> None:
 def _open_cache() -> Any | None:
     """A client on the cache file, or ``None`` when there is no cache file yet."""
     from . import Client
-    from ._http import default_cache_path
+    from ._http import DEFAULT_BASE_URL, default_cache_path
 
     path = default_cache_path()
     if not path.exists():
@@ -584,7 +584,7 @@ def _open_cache() -> Any | None:
     try:
         # An explicit path, not cache=True: an unusable file must be an error here, not a
         # silent fallback to no cache. No request is sent, so no key or URL is needed.
-        return Client(api_key=None, base_url="https://api.telnyx.com/v2", cache=path)
+        return Client(api_key=None, base_url=DEFAULT_BASE_URL, cache=path)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
 

@@ -20,6 +20,7 @@ import requests
 
 from telnyx_analytics._client import Client
 from telnyx_analytics._http import (
+    DEFAULT_BASE_URL,
     MAX_RETRY_AFTER,
     RetryPolicy,
     is_retryable,
@@ -190,7 +191,7 @@ def test_key_and_base_url_come_from_the_environment(sandbox, monkeypatch) -> Non
     assert c.base_url == sandbox.base_url
     assert c.get_json("/reports/wdrs", {"page[size]": 1})["data"]
     monkeypatch.delenv("TELNYX_BASE_URL")
-    assert Client(cache=False).base_url == "https://api.telnyx.com/v2"
+    assert Client(cache=False).base_url == DEFAULT_BASE_URL  # constructing sends nothing
 
 
 def test_a_missing_key_is_a_clear_error_at_the_first_request(sandbox, monkeypatch) -> None:
