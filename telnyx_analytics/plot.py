@@ -581,11 +581,15 @@ def session_tree(
     >>> [t.get_text().split()[0] for t in ax.texts]
     ['call']
     """
+    own_figure = ax is None
     ax = _new_axes(ax)
     if max_rows is None:
         height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
         max_rows = max(6, int(height_pt // 14))
     rows = _visible_rows(tree, max_rows, max_depth)
+    if own_figure and len(rows) < max_rows:
+        # A figure of its own is only as tall as its rows: no blank band under a short tree.
+        ax.figure.set_figheight(max(1.6, 1.0 + 0.22 * len(rows)))
     nodes = tree.nodes
     own = _floats(nodes["event_cost"])
     cum = _floats(nodes["cumulative_cost"])
@@ -621,7 +625,8 @@ def session_tree(
                 fontweight="bold" if pos == 0 else "normal")
     depth = max((r["depth"] for r in rows), default=0)
     ax.set_xlim(-0.4, max(depth * indent + 3.6, 4.5))
-    ax.set_ylim(-max(len(rows), 12) + 0.4, 0.8)  # a short tree keeps its rows tight, on top
+    # On a given axes, a short tree keeps its rows tight, on top.
+    ax.set_ylim(-(len(rows) if own_figure else max(len(rows), 12)) + 0.4, 0.8)
     ax.axis("off")
     products = list(dict.fromkeys(str(nodes["product"].iat[r["pos"]]) for r in rows
                                   if not r["marker"]))
