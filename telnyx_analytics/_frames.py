@@ -62,7 +62,8 @@ _CATEGORY_TYPE = pa.dictionary(pa.int32(), pa.string())
 
 def _string_dtype() -> pd.StringDtype:
     # pandas' default string dtype: ``str`` on pandas 3 (NaN for missing), the same
-    # Arrow-backed dtype under its pandas 2 name.
+    # Arrow-backed dtype under its pandas 2 name. pandas 2 reads it back from Parquet only
+    # with ``future.infer_string`` on (else ``string[python]``/``object``): docs/frames.md.
     try:
         return pd.StringDtype("pyarrow", na_value=np.nan)
     except TypeError:  # pandas < 2.3
@@ -665,7 +666,12 @@ def _kept_every_key(records: list[Any], arr: pa.StructArray) -> bool:
     kept = sum(len(arr) - arr.field(i).null_count for i in range(arr.type.num_fields))
     if sum(map(len, records)) == kept:
         return True
-    return set().union(*records) == set(arr.type.names)
+    return set().union(*records) == _field_names(arr.type)
+
+
+def _field_names(t: pa.StructType) -> set[str]:
+    # Not ``t.names``: that attribute is pyarrow 18+, and the package supports pyarrow 15.
+    return {f.name for f in t}
 
 
 def _fits(records: list[Any], t: pa.StructType, depth: int = 0) -> bool:
@@ -688,7 +694,7 @@ def _fits(records: list[Any], t: pa.StructType, depth: int = 0) -> bool:
             if depth:
                 return False
             objects = [v for v in values if type(v) is dict]
-            if set().union(*objects) != set(f.type.names) or not _fits(objects, f.type, 1):
+            if set().union(*objects) != _field_names(f.type) or not _fits(objects, f.type, 1):
                 return False
     return True
 

@@ -92,8 +92,8 @@ class SessionTree:
     ...                     "cost": {"event_cost": "0.001800", "cumulative_cost": "0.001800",
     ...                              "currency": "USD"}}}
     >>> tree = SessionTree.from_response(payload)
-    >>> tree.total_cost, len(tree.nodes), tree.nodes.loc[0, "duration"]
-    (Decimal('0.001800'), 1, np.int64(42))
+    >>> tree.total_cost, len(tree.nodes), int(tree.nodes.loc[0, "duration"])
+    (Decimal('0.001800'), 1, 42)
     """
 
     session_id: str
