@@ -241,7 +241,8 @@ class Client:
         desc: str | None = None,
         cache: bool = True,
         stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
-    ) -> list[dict[str, Any]]:
+        convert: Callable[[list[dict[str, Any]]], Any] | None = None,
+    ) -> list[Any]:
         """Every record of a paged listing, in the API's order.
 
         Parameters
@@ -264,10 +265,15 @@ class Client:
             ``False`` bypasses the cache for these pages.
         stop_after : callable, optional
             Cursor paging: ``stop_after(page)`` true ends the listing after that page.
+        convert : callable, optional
+            ``convert(records)`` of the kept records, in order, a batch at a time as
+            pages arrive (a long listing's dicts are never all held at once); the
+            converted batches are returned instead of the records.
 
         Returns
         -------
-        list of dict
+        list
+            The records (dicts), or the converted batches.
 
         Raises
         ------
@@ -301,6 +307,7 @@ class Client:
             desc=desc or path,
             where=path,
             stop_after=stop_after,
+            convert=convert,
         )
 
     def download(

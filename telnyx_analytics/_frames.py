@@ -3,7 +3,8 @@
 Every frame of the package is built here, from a :class:`Schema` (the columns of one
 record type and the *kind* of each) by one of two roads that meet in one Arrow table:
 
-- :func:`records_to_frame`: JSON records (dicts) as the API sent them;
+- :func:`records_to_frame`: JSON records (dicts) as the API sent them (or
+  :func:`records_to_table` page by page, stacked by :func:`tables_to_frame`);
 - :func:`csv_to_frame`: a report's CSV file or bytes, parsed by ``pyarrow.csv`` with an
   explicit type per column (multi-threaded, no Python per row).
 
@@ -616,6 +617,23 @@ def records_to_frame(
     >>> df.loc[0, "currency"], df.loc[0, "new_field"], int(df["duration_seconds"].isna().sum())
     ('EUR', '3', 1)
     """
+    return table_to_frame(records_to_table(records, name, constants=constants))
+
+
+def records_to_table(
+    records: Sequence[Mapping[str, Any]],
+    name: str | Schema,
+    *,
+    constants: Mapping[str, Any] | None = None,
+) -> pa.Table:
+    """JSON records as the Arrow table behind :func:`records_to_frame`.
+
+    Tables of one schema stack with :func:`tables_to_frame`: a long listing can be
+    converted a batch at a time, as its pages arrive.
+
+    >>> records_to_table([{"id": "m1", "cost": "0.0040"}], "mdr").column("cost").type
+    Decimal128Type(decimal128(18, 6))
+    """
     s = schema(name)
     records = records if isinstance(records, list) else list(records)
     constants = dict(constants or {})
@@ -624,7 +642,31 @@ def records_to_frame(
         arrays = _columns_one_by_one(records, s, constants)
     else:
         arrays = _columns_of_struct(struct, s, constants)
-    return table_to_frame(pa.table(arrays) if arrays else pa.table({}))
+    return pa.table(arrays) if arrays else pa.table({})
+
+
+def tables_to_frame(tables: Sequence[pa.Table], name: str | Schema) -> pd.DataFrame:
+    """Tables of :func:`records_to_table` (say, one per batch), stacked as one typed frame.
+
+    A column that only some tables have is NA in the others; categories are unioned.
+
+    >>> pages = [records_to_table([{"id": "m1", "status": "delivered"}], "mdr"),
+    ...          records_to_table([{"id": "m2", "status": "failed", "new": 1}], "mdr")]
+    >>> df = tables_to_frame(pages, "mdr")
+    >>> list(df["status"].cat.categories), list(df["new"].isna())
+    (['delivered', 'failed'], [True, False])
+    """
+    tables = [t for t in tables if t.num_columns]
+    if not tables:
+        return empty_frame(name)
+    table = pa.concat_tables(tables, promote_options="default")
+    # An object field that was null on every record of one page became a column of its
+    # own there (``x``); other pages flattened it (``x.key``): keep the flattened ones.
+    flat = {c.partition(".")[0] for c in table.column_names if "." in c} - set(schema(name).names)
+    hollow = [c for c in flat & set(table.column_names)
+              if table.column(c).null_count == len(table)]
+    # A chunk per table (a batch of records) stays as it is: no copy.
+    return table_to_frame(table.drop_columns(hollow))
 
 
 def _struct(records: list[Any]) -> pa.StructArray | None:
@@ -874,6 +916,8 @@ __all__ = [
     "csv_to_frame",
     "empty_frame",
     "records_to_frame",
+    "records_to_table",
     "table_to_frame",
+    "tables_to_frame",
     "to_arrow",
 ]

@@ -31,18 +31,21 @@ import math
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Literal, Protocol
 
 from ._progress import progress_bar
 from .errors import IncompleteResultError, TelnyxAnalyticsError
 
-__all__ = ["STYLES", "AdaptiveLimit", "PageFetcher", "Style", "interactive", "paginate"]
+__all__ = ["BATCH", "STYLES", "AdaptiveLimit", "PageFetcher", "Style", "interactive", "paginate"]
 
 log = logging.getLogger("telnyx_analytics.pagination")
 
 Style = Literal["number", "legacy", "cursor"]
+#: Records converted at a time when a listing is converted as it arrives: enough that a
+#: conversion's fixed cost does not matter, few enough that their dicts stay small.
+BATCH = 50_000
 STYLES: tuple[str, ...] = ("number", "legacy", "cursor")
 
 
@@ -184,7 +187,9 @@ def paginate(
     desc: str | None = None,
     where: str = "listing",
     stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
-) -> list[dict[str, Any]]:
+    convert: Callable[[list[dict[str, Any]]], Any] | None = None,
+    batch: int | None = None,
+) -> list[Any]:
     """Every record (``data`` item) of a listing, in the API's order.
 
     Parameters
@@ -212,10 +217,18 @@ def paginate(
     stop_after : callable, optional
         Cursor style: ``stop_after(page)`` true ends the listing after that page (an
         ordered listing whose rest is not wanted, such as events past a window's end).
+    convert : callable, optional
+        ``convert(records)`` turns kept records into something smaller (an Arrow table,
+        say), in the API's order, as pages arrive: as soon as ``batch`` records are
+        waiting after a page, and once for the rest. A long listing's dicts are then
+        never all held at once.
+    batch : int, optional
+        Records that make a ``convert`` call worth it (default :data:`BATCH`).
 
     Returns
     -------
-    list of dict
+    list
+        The records (dicts); with ``convert``, the converted batches instead.
 
     Raises
     ------
@@ -228,6 +241,8 @@ def paginate(
     ...     return {"data": [{"id": 1}, {"id": 1}, {"id": 2}], "meta": {}}
     >>> paginate(fetch, style="cursor", page_size=5)
     [{'id': 1}, {'id': 2}]
+    >>> paginate(fetch, style="cursor", page_size=5, convert=len)
+    [2]
     """
     if style not in STYLES:
         raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
@@ -237,58 +252,91 @@ def paginate(
         raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    batch = BATCH if batch is None else batch
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be None or an int >= 1, got {batch!r}")
+    if stop_after is not None and style != "cursor":
+        raise ValueError("stop_after applies to cursor paging only")
+    kept = _Kept(id_field, limit, convert, batch)
     if limit == 0:
-        return []
+        return kept.result()
     base = dict(params or {})
     bar = _Progress(progress, desc or where)
     try:
-        if stop_after is not None and style != "cursor":
-            raise ValueError("stop_after applies to cursor paging only")
         if style == "cursor":
-            pages, announced = _cursor_pages(fetch, base, page_size, limit, bar, where, stop_after)
+            announced = _cursor_pages(fetch, base, page_size, kept, bar, where, stop_after)
         else:
-            pages, announced = _numbered_pages(
-                fetch, base, style, page_size, limit, concurrency, bar, where
+            announced = _numbered_pages(
+                fetch, base, style, page_size, kept, concurrency, bar, where
             )
     finally:
         bar.close()
-    records = _merge(pages, id_field, limit)
     if announced is not None:
         expected = announced if limit is None else min(limit, announced)
-        if len(records) < expected:
-            raise IncompleteResultError(where, expected=expected, received=len(records))
-        if len(records) > expected and limit is None:
+        if kept.count < expected:
+            raise IncompleteResultError(where, expected=expected, received=kept.count)
+        if kept.count > expected and limit is None:
             # More than announced: records were added while paging. Nothing is lost, so
             # the frame is returned; the log tells why it is larger.
-            log.info("%s: %d records arrived, %d were announced", where, len(records), expected)
-    return records
+            log.info("%s: %d records arrived, %d were announced", where, kept.count, expected)
+    return kept.result()
 
 
-def _merge(
-    pages: list[list[dict[str, Any]]], id_field: str | None, limit: int | None
-) -> list[dict[str, Any]]:
-    seen: set[Any] = set()
-    out: list[dict[str, Any]] = []
-    dropped = 0
-    for page in pages:
+class _Kept:
+    """The records kept so far, in the API's order: repeated ids dropped (first kept), up
+    to ``limit``; with ``convert``, every ``batch`` of them converted and let go."""
+
+    def __init__(
+        self,
+        id_field: str | None,
+        limit: int | None,
+        convert: Callable[[list[dict[str, Any]]], Any] | None,
+        batch: int,
+    ) -> None:
+        self.id_field = id_field
+        self.limit = limit
+        self.convert = convert
+        self.batch = batch
+        self.count = 0
+        self.dropped = 0
+        self.seen: set[Any] = set()
+        self.records: list[dict[str, Any]] = []
+        self.converted: list[Any] = []
+
+    @property
+    def full(self) -> bool:
+        return self.limit is not None and self.count >= self.limit
+
+    def add(self, page: list[dict[str, Any]]) -> None:
+        """Take the next page (in the API's order)."""
+        id_field, seen = self.id_field, self.seen
         for record in page:
+            if self.full:
+                break
             ident = record.get(id_field) if id_field and isinstance(record, Mapping) else None
             if ident is not None:
                 try:
                     if ident in seen:
-                        dropped += 1
+                        self.dropped += 1
                         continue
                     seen.add(ident)
                 except TypeError:  # an unhashable id: keep the record as it is
                     pass
-            out.append(record)
-            if limit is not None and len(out) >= limit:
-                break
-        if limit is not None and len(out) >= limit:
-            break
-    if dropped:
-        log.debug("dropped %d duplicate records (same %s)", dropped, id_field)
-    return out
+            self.records.append(record)
+            self.count += 1
+        if self.convert is not None and len(self.records) >= self.batch:
+            self.converted.append(self.convert(self.records))
+            self.records = []
+
+    def result(self) -> list[Any]:
+        if self.dropped:
+            log.debug("dropped %d duplicate records (same %s)", self.dropped, self.id_field)
+        if self.convert is None:
+            return self.records
+        if self.records or not self.converted:
+            self.converted.append(self.convert(self.records))
+            self.records = []
+        return self.converted
 
 
 def _numbered_pages(
@@ -296,11 +344,13 @@ def _numbered_pages(
     base: dict[str, Any],
     style: str,
     size: int,
-    limit: int | None,
+    kept: _Kept,
     concurrency: int,
     bar: _Progress,
     where: str,
-) -> tuple[list[list[dict[str, Any]]], int | None]:
+) -> int | None:
+    """Feed every page to ``kept`` in order; return the announced record count."""
+    limit = kept.limit
     wanted = math.ceil(limit / size) if limit is not None else None
     # Page 1 says how many pages there are. When a limit already says several pages are
     # wanted, the first ones are asked for together: one round trip less, at the cost of
@@ -308,20 +358,27 @@ def _numbered_pages(
     first = 1 if wanted is None else max(1, min(wanted, concurrency))
     with _PagePool(fetch, base, style, size, concurrency, bar) as pool:
         pool.submit(range(1, first + 1))
-        meta = _meta(pool.body(1))
+        body = pool.take(1)
+        meta = _meta(body)
         total_pages = _int_or_none(meta.get("total_pages"))
         announced = _int_or_none(meta.get("total_results"))
-        if total_pages is not None:
-            last = total_pages if wanted is None else min(total_pages, wanted)
-            bar.set_total(max(last, first))
-            pool.submit(range(first + 1, last + 1))
-        bodies = pool.bodies()
-    pages = {n: _records(body, where) for n, body in bodies.items()}
-    if total_pages is None:
-        # No page count: walk on until a short page (or the limit).
-        ordered = [pages[n] for n in sorted(pages)]
-        return _sequential_numbered(fetch, base, style, size, ordered, wanted, bar, where), None
-    return [pages[n] for n in sorted(pages) if n <= max(last, 1)], announced
+        if total_pages is None:
+            # No page count: walk on until a short page (or the limit).
+            pages = [_records(body, where)] + [_records(pool.take(n), where)
+                                               for n in range(2, first + 1)]
+            _sequential_numbered(fetch, base, style, size, pages, wanted, kept, bar, where)
+            return None
+        last = total_pages if wanted is None else min(total_pages, wanted)
+        bar.set_total(max(last, first))
+        pool.submit(range(first + 1, last + 1))
+        # Pages are taken in order as they arrive, while later ones are still on the way.
+        kept.add(_records(body, where))
+        del body
+        for number in range(2, last + 1):
+            if kept.full:
+                break
+            kept.add(_records(pool.take(number), where))
+    return announced
 
 
 def _sequential_numbered(
@@ -331,33 +388,34 @@ def _sequential_numbered(
     size: int,
     pages: list[list[dict[str, Any]]],
     wanted: int | None,
+    kept: _Kept,
     bar: _Progress,
     where: str,
-) -> list[list[dict[str, Any]]]:
+) -> None:
     # Keep only the leading full pages: a short (or empty) one is the end.
-    kept: list[list[dict[str, Any]]] = []
     for page in pages:
-        kept.append(page)
+        kept.add(page)
         if len(page) < size:
-            return kept
-    number = len(kept)
-    while wanted is None or number < wanted:
+            return
+    number = len(pages)
+    while (wanted is None or number < wanted) and not kept.full:
         number += 1
         page = _records(fetch(_page_params(style, base, number, size), None), where)
         bar.page(len(page))
         if not page:
             break
-        kept.append(page)
+        kept.add(page)
         if len(page) < size:
             break
-    return kept
 
 
 class _PagePool:
     """Fetches numbered pages on worker threads, at most ``limit.value`` at a time.
 
     Pages can be added while others are in flight (the rest of a listing as soon as
-    page 1 tells its length). Leaving the ``with`` block drops pages not yet started.
+    page 1 tells its length) and are taken in order; a page taken is let go. The first
+    page to fail ends the whole call, even while an earlier one is still awaited.
+    Leaving the ``with`` block drops pages not yet started.
     """
 
     def __init__(
@@ -379,6 +437,8 @@ class _PagePool:
             max_workers=concurrency, thread_name_prefix="telnyx-analytics-page"
         )
         self._futures: dict[int, Future[Any]] = {}
+        self._changed = threading.Condition()
+        self._failed: Future[Any] | None = None
 
     def _one(self, number: int) -> Any:
         with self.limit.slot():
@@ -388,20 +448,28 @@ class _PagePool:
         self._bar.page(_count(body))
         return body
 
+    def _done(self, future: Future[Any]) -> None:
+        with self._changed:
+            if self._failed is None and not future.cancelled() and future.exception():
+                self._failed = future
+            self._changed.notify_all()
+
     def submit(self, numbers: range) -> None:
         for number in numbers:
-            self._futures[number] = self._pool.submit(self._one, number)
+            future = self._pool.submit(self._one, number)
+            self._futures[number] = future
+            future.add_done_callback(self._done)
 
-    def body(self, number: int) -> Any:
-        """The body of one page (raising its error)."""
-        return self._futures[number].result()
-
-    def bodies(self) -> dict[int, Any]:
-        """Every submitted page's body; the first failure ends the whole call."""
-        done, _ = wait(self._futures.values(), return_when=FIRST_EXCEPTION)
-        for future in done:
-            future.result()  # raises the first failure, if any
-        return {number: future.result() for number, future in self._futures.items()}
+    def take(self, number: int) -> Any:
+        """The body of page ``number`` (or the error of the first page that failed)."""
+        future = self._futures[number]
+        with self._changed:
+            while not future.done() and self._failed is None:
+                self._changed.wait()
+        if self._failed is not None:
+            self._failed.result()  # raises
+        del self._futures[number]
+        return future.result()
 
     def __enter__(self) -> _PagePool:
         return self
@@ -415,16 +483,14 @@ def _cursor_pages(
     fetch: PageFetcher,
     base: dict[str, Any],
     size: int,
-    limit: int | None,
+    kept: _Kept,
     bar: _Progress,
     where: str,
     stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
-) -> tuple[list[list[dict[str, Any]]], int | None]:
-    pages: list[list[dict[str, Any]]] = []
-    count = 0
+) -> None:
     after: str | None = None
     seen_cursors: set[str] = set()
-    while True:
+    while not kept.full:
         params = dict(base)
         params["page[limit]"] = size
         if after is not None:
@@ -434,9 +500,8 @@ def _cursor_pages(
         bar.page(len(page))
         if not page:
             break
-        pages.append(page)
-        count += len(page)
-        if (limit is not None and count >= limit) or (stop_after is not None and stop_after(page)):
+        kept.add(page)
+        if stop_after is not None and stop_after(page):
             break
         cursors = _meta(body).get("cursors")
         nxt = cursors.get("after") if isinstance(cursors, Mapping) else None
@@ -445,4 +510,4 @@ def _cursor_pages(
             break
         seen_cursors.add(nxt)
         after = str(nxt)
-    return pages, None
+    return None

@@ -20,10 +20,11 @@ Windows use one vocabulary, ``start`` and ``end``: a ``str``, ``datetime.date``,
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -72,13 +73,15 @@ def _fetch(
     page_size: int | None = None,
     limit: int | None = None,
     cache: bool = True,
+    convert: Callable[[list[dict[str, Any]]], Any] | None = None,
 ) -> Any:
-    """The records of a paginated GET (all pages), or the JSON body of any other call."""
+    """The records of a paginated GET (all pages; converted in batches with ``convert``),
+    or the JSON body of any other call."""
     op = call.op
     if op.paging is not None:
         return client.paginate(
             call.path, call.params, style=op.paging, page_size=page_size or op.max_page_size or 1,
-            limit=limit, id_field=op.id_field, desc=op.name, cache=cache,
+            limit=limit, id_field=op.id_field, desc=op.name, cache=cache, convert=convert,
         )
     if call.method == "GET":
         return client.get_json(call.path, call.params, cache=cache)
@@ -87,30 +90,44 @@ def _fetch(
     return response.json() if response.content and response.content.strip() else None
 
 
-def _records(
+def _paged_frame(
     op_name: str,
     kwargs: dict[str, Any],
     client: Client | None,
     *,
     page_size: int | None = None,
     limit: int | None = None,
-) -> tuple[list[dict[str, Any]], list[_catalog.Call]]:
-    """Check, fetch and stitch the records of a paginated operation."""
+    schema: _frames.Schema | None = None,
+) -> tuple[pd.DataFrame, list[_catalog.Call]]:
+    """Check, fetch and type the records of a paginated operation (and say which calls).
+
+    Records become Arrow tables of the schema (the row's, or ``schema``) a batch at a
+    time as pages arrive, so a long listing never holds all its dicts at once; the
+    tables are stacked at the end.
+    """
     op = _catalog.OPERATIONS[op_name]
+    spec = schema or op.schema
+    assert spec is not None, op_name
     size = _catalog.check_paging(op, page_size, limit)
     calls = _calls(op_name, kwargs)
     client = get_client(client)
-    records: list[dict[str, Any]] = []
+    convert = functools.partial(_frames.records_to_table, name=spec)
+    tables: list[Any] = []
+    count = 0
     for call in calls:
-        left = None if limit is None else limit - len(records)
+        left = None if limit is None else limit - count
         if left == 0:
             break
-        records.extend(_fetch(call, client, page_size=size, limit=left))
-    if len(calls) > 1 and op.id_field:
+        pages = _fetch(call, client, page_size=size, limit=left, convert=convert)
+        tables.extend(pages)
+        count += sum(t.num_rows for t in pages)
+    df = _frames.tables_to_frame(tables, spec)
+    if len(calls) > 1 and op.id_field in df.columns:
         # Pieces do not overlap, but a record the API timestamps on a boundary must still
         # appear once.
-        records = list({r.get(op.id_field, i): r for i, r in enumerate(records)}.values())
-    return records, calls
+        ids = df[op.id_field]
+        df = df[~(ids.duplicated() & ids.notna())].reset_index(drop=True)
+    return df, calls
 
 
 def _frame(op_name: str, records: list[dict[str, Any]], **kwargs: Any) -> pd.DataFrame:
@@ -175,9 +192,9 @@ def call_events(
     size = _catalog.check_paging(op, page_size, limit)
     client = get_client(client)
     if call.start is None or call.end is None:
-        records, _ = _records("call_events", {"start": start, "end": end, **filters}, client,
-                              page_size=page_size, limit=limit)
-        return _frame("call_events", records)
+        df, _ = _paged_frame("call_events", {"start": start, "end": end, **filters}, client,
+                             page_size=page_size, limit=limit)
+        return df
     assert size is not None
     end = call.end
 
@@ -240,10 +257,10 @@ def mdrs(
     >>> set(df["direction"])
     {'inbound'}
     """
-    records, _ = _records(
+    df, _ = _paged_frame(
         "mdrs", {"start": start, "end": end, **filters}, client, page_size=page_size, limit=limit
     )
-    return _frame("mdrs", records)
+    return df
 
 
 def wdrs(
@@ -287,10 +304,10 @@ def wdrs(
     >>> {"uplink_data", "uplink_data_unit", "cost", "currency"} <= set(df.columns)
     True
     """
-    records, _ = _records(
+    df, _ = _paged_frame(
         "wdrs", {"start": start, "end": end, **filters}, client, page_size=page_size, limit=limit
     )
-    return _frame("wdrs", records)
+    return df
 
 
 # -- synchronous usage reports ------------------------------------------------------------
@@ -572,12 +589,6 @@ def product_usage(
     product, dims, mets = _check_usage(client, product, dimensions, metrics)
     if start is not None and end is None:
         end = "now"
-    records, calls = _records(
-        "product_usage",
-        {"product": product, "dimensions": dims, "metrics": mets, "start": start, "end": end,
-         **options},
-        client, page_size=page_size, limit=limit,
-    )
     keys = list(dict.fromkeys([*dims, "currency", "product"]))
     spec = _frames.Schema(
         "product_usage",
@@ -587,7 +598,12 @@ def product_usage(
             + [_frames.Column(m, _metric_kind(m)) for m in mets]
         ),
     )
-    df = _frames.records_to_frame(records, spec)
+    df, calls = _paged_frame(
+        "product_usage",
+        {"product": product, "dimensions": dims, "metrics": mets, "start": start, "end": end,
+         **options},
+        client, page_size=page_size, limit=limit, schema=spec,
+    )
     if len(calls) > 1 and len(df):
         # Each piece is aggregated on its own: add the pieces up per dimension.
         summed = df.groupby(keys, observed=True, dropna=False, sort=False)[mets].sum()

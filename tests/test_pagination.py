@@ -122,6 +122,41 @@ def test_an_empty_listing() -> None:
     assert len(api.calls) == 1
 
 
+def test_convert_takes_the_kept_records_in_order_a_batch_at_a_time() -> None:
+    data = rows(95)
+    shifted = data[:50] + data[49:]  # a record slid onto page 6: it comes twice
+    batches: list[list[dict]] = []
+
+    def convert(records: list[dict]) -> int:
+        batches.append(list(records))
+        return len(records)
+
+    api = ToyAPI(shifted, announce=95, delay=0.01)
+    got = paginate(api, style="number", page_size=10, concurrency=4, convert=convert, batch=25)
+    # After each page, 25 or more waiting records make a batch; the rest is the last one.
+    assert got == [30, 29, 30, 6]
+    assert [r for b in batches for r in b] == data
+    batches.clear()
+    assert paginate(ToyAPI(rows(95)), style="number", page_size=10, limit=42,
+                    convert=convert, batch=25) == [30, 12]
+    assert [r for b in batches for r in b] == rows(42)
+    assert paginate(ToyAPI([]), style="number", page_size=10, convert=len) == [0]
+
+
+def test_a_failing_page_fails_the_call_while_earlier_pages_are_awaited() -> None:
+    api = ToyAPI(rows(200))
+
+    def fetch(params: dict, on_rate_limit=None) -> dict:
+        if params["page[number]"] == 2:
+            time.sleep(0.2)  # still on its way when page 7 fails
+        if params["page[number]"] == 7:
+            raise error_from_response(500, b"boom")
+        return api(params)
+
+    with pytest.raises(InternalServerError):
+        paginate(fetch, style="number", page_size=10, concurrency=8)
+
+
 def test_a_failing_page_fails_the_call() -> None:
     api = ToyAPI(rows(200))
 
@@ -255,6 +290,20 @@ def test_parallel_paging_returns_the_same_frame_as_sequential_paging(fixed_sandb
     pd.testing.assert_frame_equal(parallel, sequential)
     assert sequential["id"].is_unique
     assert connections[0] == 1 and connections[1] > 1, "the parallel run really overlapped"
+
+
+def test_a_long_listing_converted_in_batches_gives_the_same_frame(fixed_sandbox,
+                                                                   monkeypatch) -> None:
+    import telnyx_analytics as tx
+    from telnyx_analytics import _pagination
+
+    c = client(fixed_sandbox)
+    whole = tx.mdrs(WINDOW["start_date"], WINDOW["end_date"], client=c)
+    monkeypatch.setattr(_pagination, "BATCH", 300)  # many batches instead of one
+    batched = tx.mdrs(WINDOW["start_date"], WINDOW["end_date"], page_size=100, client=c)
+    assert len(whole) > 1000
+    pd.testing.assert_frame_equal(batched, whole)
+    assert batched["cost"].array._pa_array.num_chunks > 3  # really stacked from batches
 
 
 def test_limit_asks_only_for_the_pages_needed(fixed_sandbox) -> None:
