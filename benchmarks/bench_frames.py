@@ -37,7 +37,8 @@ go to the "Fetchers" section of docs/benchmarks.md.
 Run (from the repository root)::
 
     .venv/bin/python benchmarks/bench_frames.py                  # full run, writes the docs
-    .venv/bin/python benchmarks/bench_frames.py --cdrs 100000 --mdrs 20000 --listing 60000 --no-write
+    .venv/bin/python benchmarks/bench_frames.py --cdrs 100000 --mdrs 20000 \
+        --listing 60000 --no-write
 """
 
 from __future__ import annotations

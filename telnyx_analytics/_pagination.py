@@ -10,7 +10,9 @@ When the first page announces ``total_pages``, the other pages are fetched in pa
 back in the API's order without duplicate ids, and their count is checked against
 ``total_results``. When a ``limit`` already says several pages are wanted, the first
 ``concurrency`` of them are asked for together (one round trip less). Cursor paging is
-sequential by nature.
+sequential by nature. Pages are taken in order as they arrive; a ``convert`` function
+turns their records into something smaller a batch at a time, so that a long listing
+never holds all its dicts.
 
 The engine knows nothing of HTTP: it calls ``fetch(params, on_rate_limit)`` for a page's
 decoded JSON. A toy API shows the contract:

@@ -118,9 +118,9 @@ def _paged_frame(
         left = None if limit is None else limit - count
         if left == 0:
             break
-        pages = _fetch(call, client, page_size=size, limit=left, convert=convert)
-        tables.extend(pages)
-        count += sum(t.num_rows for t in pages)
+        batches = _fetch(call, client, page_size=size, limit=left, convert=convert)
+        tables.extend(batches)
+        count += sum(t.num_rows for t in batches)
     df = _frames.tables_to_frame(tables, spec)
     if len(calls) > 1 and op.id_field in df.columns:
         # Pieces do not overlap, but a record the API timestamps on a boundary must still
