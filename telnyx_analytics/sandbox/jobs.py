@@ -17,7 +17,9 @@ background thread is needed:
 A complete report carries ``report_url``: ``{download_origin}/reports/{token}/{name}.csv``
 with an unguessable token, like a pre-signed storage link. The CSV is built once, under
 the report's lock, on first download (usage kinds: when first seen complete, because their
-JSON ``result`` holds the same rows). The columns are those of docs/frames.md.
+JSON ``result`` holds the same rows), and kept within a memory budget
+(``ReportService.file_memory``): past it, the least recently served files are let go and
+built again, identical, when asked for. The columns are those of docs/frames.md.
 
 Choices where the description is silent, kept here:
 
@@ -69,6 +71,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -131,6 +134,7 @@ _DOWNLOAD = re.compile(r"^/reports/([A-Za-z0-9_-]+)/([A-Za-z0-9._-]+)\.csv$")
 
 Params = dict[str, Any]
 Built = tuple[bytes, Any]  # (CSV bytes, JSON result or None)
+FILE_MEMORY = 1 << 30  # bytes of built report files a sandbox keeps in memory
 
 
 # -- the report record ----------------------------------------------------------------------
@@ -900,9 +904,15 @@ class ReportService:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.clock: Callable[[], float] = time.time
-        self._lock = threading.Lock()  # guards the two dicts below
+        #: Bytes of built files kept in memory. Past it, the least recently served files
+        #: are let go and built again when asked for (building is deterministic), so a
+        #: sandbox serving large reports for hours does not grow without end.
+        self.file_memory = FILE_MEMORY
+        self._lock = threading.Lock()  # guards the dicts below and the byte count
         self._by_token: dict[str, Report] = {}
         self._created: dict[str, int] = {}  # account fingerprint -> requests made
+        self._files: OrderedDict[str, tuple[Report, int]] = OrderedDict()  # oldest first
+        self._file_bytes = 0
 
     def register(self, router: Router) -> None:
         """Add the 33 report operations to ``router``."""
@@ -961,8 +971,7 @@ class ReportService:
         if kind.delete_status:
             answer["status"] = kind.delete_status
             answer.pop(kind.url_field, None)
-        with report.lock:
-            report.csv = None  # the file goes with the request
+        self._let_go(report)  # the file goes with the request
         log.info("report %s %s deleted", kind.name, report.id)
         return Response.json({"data": [answer] if kind.data_array else answer})
 
@@ -1018,27 +1027,51 @@ class ReportService:
         elif kind.url_null:
             out[kind.url_field] = None
         if state == EXPIRED and report.csv is not None:
-            with report.lock:
-                report.csv = None  # the file is gone; so is its memory
+            self._let_go(report)  # the file is gone; so is its memory
         return out
 
     def _url(self, report: Report) -> str:
         return f"{self.app.download_origin}/reports/{report.token}/{report.name}.csv"
 
     def _build(self, report: Report) -> Built:
-        """The report's file and result, built once (other callers wait for it)."""
+        """The report's file and result, built once while kept (other callers wait)."""
         with report.lock:
-            if report.csv is None:
+            csv, result = report.csv, report.result
+            if csv is None:
                 started = time.perf_counter()
-                report.csv, report.result = report.kind.build(report.account.ledger, report.params)
+                csv, result = report.kind.build(report.account.ledger, report.params)
+                report.csv, report.result = csv, result
                 log.info(
                     "report %s %s built: %d bytes in %.2f s",
                     report.kind.name,
                     report.id,
-                    len(report.csv),
+                    len(csv),
                     time.perf_counter() - started,
                 )
-            return report.csv, report.result
+        self._keep(report, len(csv))
+        return csv, result
+
+    def _keep(self, report: Report, size: int) -> None:
+        """Count a served file as the most recent; let the oldest go past the budget."""
+        with self._lock:
+            if report.id in self._files:
+                self._files.move_to_end(report.id)
+            else:
+                self._files[report.id] = (report, size)
+                self._file_bytes += size
+            while self._file_bytes > self.file_memory and len(self._files) > 1:
+                _, (old, old_size) = self._files.popitem(last=False)
+                self._file_bytes -= old_size
+                old.csv = None  # a reader holding the bytes keeps them; the report does not
+                log.info("report %s %s: file let go (memory budget)", old.kind.name, old.id)
+
+    def _let_go(self, report: Report) -> None:
+        with report.lock:
+            report.csv = None
+        with self._lock:
+            kept = self._files.pop(report.id, None)
+            if kept is not None:
+                self._file_bytes -= kept[1]
 
     # -- the download origin -----------------------------------------------------------------
 

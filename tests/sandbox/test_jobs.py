@@ -441,6 +441,24 @@ def test_reports_expire_after_the_ttl_and_their_file_goes() -> None:
         assert json.loads(gone.body)["errors"][0]["code"] == "10005"
 
 
+def test_files_past_the_memory_budget_are_let_go_and_built_again_identical() -> None:
+    app = make_app()
+    days = ("2024-03-26", "2024-03-27", "2024-03-28")
+    reports = [create(app, "cdr_detail", start_time=f"{day}T00:00:00Z",
+                      end_time=f"{day}T23:59:59Z").data for day in days]
+    first = [download(app, r).body for r in reports]
+    assert len(set(first)) == 3 and min(map(len, first)) > 10_000  # three real, different files
+    service = app.reports
+    assert service._file_bytes == sum(map(len, first))
+    service.file_memory = len(first[2]) + 1  # room for one file only
+    assert download(app, reports[2]).body == first[2]  # served last: kept
+    assert service._file_bytes <= service.file_memory
+    assert list(service._files) == [reports[2]["id"]]
+    # The files let go are built again on demand, byte for byte the same.
+    assert [download(app, r).body for r in reports] == first
+    assert list(service._files) == [reports[2]["id"]]
+
+
 def test_deleted_reports_disappear() -> None:
     app = make_app()
     for kind in CREATE:
