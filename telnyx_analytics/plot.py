@@ -583,8 +583,8 @@ def session_tree(
     """
     own_figure = ax is None
     ax = _new_axes(ax)
+    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
     if max_rows is None:
-        height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
         max_rows = max(6, int(height_pt // 14))
     rows = _visible_rows(tree, max_rows, max_depth)
     if own_figure and len(rows) < max_rows:
@@ -625,8 +625,8 @@ def session_tree(
                 fontweight="bold" if pos == 0 else "normal")
     depth = max((r["depth"] for r in rows), default=0)
     ax.set_xlim(-0.4, max(depth * indent + 3.6, 4.5))
-    # On a given axes, a short tree keeps its rows tight, on top.
-    ax.set_ylim(-(len(rows) if own_figure else max(len(rows), 12)) + 0.4, 0.8)
+    # On given axes, a short tree keeps its rows at most ~22 points apart, on top.
+    ax.set_ylim(-(len(rows) if own_figure else max(len(rows), int(height_pt // 22))) + 0.4, 0.8)
     ax.axis("off")
     products = list(dict.fromkeys(str(nodes["product"].iat[r["pos"]]) for r in rows
                                   if not r["marker"]))
