@@ -204,9 +204,12 @@ def call_events(
         last = page[-1].get("event_timestamp") if page else None
         return bool(last) and pd.Timestamp(last) > end
 
-    records = client.paginate(call.path, call.params, style="cursor", page_size=size,
-                              id_field=None, desc="call_events", stop_after=past_end)
-    df = _frame("call_events", records)
+    schema = op.schema
+    assert schema is not None
+    tables = client.paginate(call.path, call.params, style="cursor", page_size=size,
+                             id_field=None, desc="call_events", stop_after=past_end,
+                             convert=functools.partial(_frames.records_to_table, name=schema))
+    df = _frames.tables_to_frame(tables, schema)
     ts = df["event_timestamp"]
     df = df[(ts >= call.start) & (ts <= call.end)].reset_index(drop=True)
     if not len(df):
