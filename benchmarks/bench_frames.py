@@ -77,12 +77,8 @@ CALLS_PER_DAY = 1000  # the sandbox's traffic at scale 1 (docs/sandbox.md)
 CDR_DAYS = 20
 PAGE = 250
 
-MEMORY_PROBE = r"""
-import json, sys
-sys.path.insert(0, sys.argv[3])
-import pandas as pd
-from telnyx_analytics import _frames
-
+# Both probes run in a fresh process and read their memory from the kernel.
+PROBE_STATUS = r"""
 def status(field):
     # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the parent's peak.
     with open("/proc/self/status") as fh:
@@ -90,6 +86,13 @@ def status(field):
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+"""
+
+MEMORY_PROBE = PROBE_STATUS + r"""
+import json, sys
+sys.path.insert(0, sys.argv[3])
+import pandas as pd
+from telnyx_analytics import _frames
 
 _frames.csv_to_frame(b'"cost"\n"1"\n', "cdr_detail")  # imports and pools warmed up
 pd.read_csv(__import__("io").BytesIO(b"a\n1\n"))
@@ -103,18 +106,11 @@ print(json.dumps({"base": base, "peak": peak, "frame": int(df.memory_usage(deep=
 """
 
 
-LISTING_PROBE = r"""
+LISTING_PROBE = PROBE_STATUS + r"""
 import json, sys
 sys.path.insert(0, sys.argv[5])
 import requests
 import telnyx_analytics as tx
-
-def status(field):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 base_url, key, count, which = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 client = tx.Client(key, base_url, cache=False, progress=False, timeout=120)

@@ -111,7 +111,7 @@ def _paged_frame(
     size = _catalog.check_paging(op, page_size, limit)
     calls = _calls(op_name, kwargs)
     client = get_client(client)
-    convert = functools.partial(_frames.records_to_table, name=spec)
+    convert = _to_table(spec)
     tables: list[Any] = []
     count = 0
     for call in calls:
@@ -128,6 +128,11 @@ def _paged_frame(
         ids = df[op.id_field]
         df = df[~(ids.duplicated() & ids.notna())].reset_index(drop=True)
     return df, calls
+
+
+def _to_table(schema: str | _frames.Schema) -> Callable[[list[dict[str, Any]]], Any]:
+    """What a listing's batches of records become: Arrow tables of ``schema``."""
+    return functools.partial(_frames.records_to_table, name=schema)
 
 
 def _frame(op_name: str, records: list[dict[str, Any]], **kwargs: Any) -> pd.DataFrame:
@@ -208,7 +213,7 @@ def call_events(
     assert schema is not None
     tables = client.paginate(call.path, call.params, style="cursor", page_size=size,
                              id_field=None, desc="call_events", stop_after=past_end,
-                             convert=functools.partial(_frames.records_to_table, name=schema))
+                             convert=_to_table(schema))
     df = _frames.tables_to_frame(tables, schema)
     ts = df["event_timestamp"]
     df = df[(ts >= call.start) & (ts <= call.end)].reset_index(drop=True)
