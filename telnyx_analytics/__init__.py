@@ -28,6 +28,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConflictError,
     IncompleteResultError,
     InternalServerError,
     MissingAPIKeyError,
@@ -37,6 +38,7 @@ from .errors import (
     ReportFailedError,
     ReportTimeoutError,
     TelnyxAnalyticsError,
+    UnexpectedResponseError,
     UnprocessableEntityError,
 )
 from .records import (
@@ -63,6 +65,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "ConflictError",
     "IncompleteResultError",
     "InternalServerError",
     "MissingAPIKeyError",
@@ -73,6 +76,7 @@ __all__ = [
     "ReportTimeoutError",
     "SessionTree",
     "TelnyxAnalyticsError",
+    "UnexpectedResponseError",
     "UnprocessableEntityError",
     "__version__",
     "call_events",

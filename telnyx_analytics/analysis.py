@@ -14,7 +14,6 @@ together: a ``currency`` column always stays in the result.
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -23,9 +22,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ._frames import MONEY_DTYPE
+from ._money import (
+    INT64_MAX,
+    MONEY,
+    SCALE,
+    UNIT,
+    money_series,
+    to_micros,
+    to_money,
+)
 
 if TYPE_CHECKING:
     from .sessions import SessionTree
@@ -43,17 +49,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("telnyx_analytics.analysis")
-
-#: The money dtype of every frame: exact to the API's six published decimals.
-MONEY = MONEY_DTYPE  # the one money dtype of every frame (_frames.py)
-_SCALE = 6
-_UNIT = 10**_SCALE
-_QUANTUM = Decimal(1).scaleb(-_SCALE)  # Decimal("0.000001")
-_MONEY_WIDE = pa.decimal128(38, 6)  # for totals past decimal128(18, 6)
-_INT64_MAX = 2**63 - 1
-# A float64 carries 15 significant digits faithfully; with 6 decimals that leaves 9 before
-# the point. Larger floats cannot be read back exactly, so they are refused.
-_FLOAT_LIMIT = 1e9
 
 #: Time columns tried, in this order, when ``time=None``.
 TIME_COLUMNS = (
@@ -83,169 +78,6 @@ class SessionCostError(ValueError):
         if len(violations) > 5:
             lines.append(f"... and {len(violations) - 5} more (see .violations)")
         super().__init__(" ".join(lines))
-
-
-# -- money: exact conversion to and from integer micro-units -------------------------------
-
-
-def _arrow(values: pd.Series) -> pa.Array:
-    """The values as one pyarrow array, without copying when they already are Arrow."""
-    if hasattr(values.array, "__arrow_array__"):
-        arr = values.array.__arrow_array__()
-    else:
-        raw = values.to_numpy()
-        try:
-            arr = pa.array(raw, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-            # Mixed objects (say Decimals and strings from a hand-made frame): go through
-            # their text, which is exact for both.
-            arr = pa.array([None if _isna(v) else str(v) for v in raw], pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_dictionary(arr.type):  # a categorical column of amounts
-        arr = arr.dictionary_decode()
-    return arr
-
-
-def _isna(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _micros(values: pd.Series, name: str = "cost") -> tuple[np.ndarray, np.ndarray]:
-    """Amounts as int64 micro-units (0 where missing) and a mask of present values.
-
-    Raises ``ValueError`` naming ``name`` when a value has more than six decimals, is not
-    a number, or is too large to be carried exactly.
-    """
-    arr = _arrow(values)
-    kind = arr.type
-    if pa.types.is_null(kind):
-        return np.zeros(len(arr), np.int64), np.zeros(len(arr), bool)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = pc.utf8_trim_whitespace(arr)
-        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
-        try:
-            arr = text.cast(_MONEY_WIDE)
-        except pa.ArrowInvalid as exc:
-            raise ValueError(f"column {name!r}: not an exact amount with at most 6 decimals "
-                             f"({exc})") from None
-        kind = arr.type
-    if pa.types.is_decimal(kind):
-        return _decimal_micros(arr, name)
-    if pa.types.is_floating(kind):
-        return _float_micros(arr, name)
-    if pa.types.is_integer(kind):
-        ints = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
-        valid = np.asarray(arr.is_valid())
-        ints = np.where(valid, ints, 0)
-        if ints.size and np.abs(ints).max() > _INT64_MAX // _UNIT:
-            raise ValueError(f"column {name!r}: an amount is too large to be carried exactly")
-        return ints * _UNIT, valid
-    raise TypeError(f"column {name!r}: money must be decimal, string or numeric, not {kind}")
-
-
-def _decimal_micros(arr: pa.Array, name: str) -> tuple[np.ndarray, np.ndarray]:
-    kind = arr.type
-    if kind.scale != _SCALE or not isinstance(kind, pa.Decimal128Type):
-        try:
-            # A safe cast: pyarrow refuses ("would cause data loss") rather than round.
-            arr = arr.cast(_MONEY_WIDE)
-        except pa.ArrowInvalid as exc:
-            raise ValueError(f"column {name!r}: an amount has more than 6 decimals or too many "
-                             f"digits ({exc})") from None
-    n = len(arr)
-    valid = np.ones(n, bool) if arr.null_count == 0 else np.asarray(arr.is_valid())
-    if sys.byteorder != "little":  # pragma: no cover - every platform we ship on is little
-        micros = [0 if v is None else int(v.scaleb(_SCALE)) for v in arr.to_pylist()]
-        return np.asarray(micros, np.int64), valid
-    # A decimal128 value with scale 6 is stored as a 128-bit integer of micro-units; read
-    # its two 64-bit words in place. It fits int64 when the high word is the sign of the low.
-    words = np.frombuffer(arr.buffers()[1], np.int64, count=2 * (arr.offset + n))[2 * arr.offset:]
-    low, high = words[0::2], words[1::2]
-    fits = high == (low >> 63)
-    if not fits.all() and not fits[valid].all():
-        raise ValueError(f"column {name!r}: an amount is too large to be carried exactly")
-    if arr.null_count:
-        low = np.where(valid, low, 0)  # the slot under a null is unspecified
-    return low, valid
-
-
-def _float_micros(arr: pa.Array, name: str) -> tuple[np.ndarray, np.ndarray]:
-    x = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-    valid = ~np.isnan(x)
-    x = np.where(valid, x, 0.0)
-    if not np.isfinite(x).all() or (x.size and np.abs(x).max() >= _FLOAT_LIMIT):
-        raise ValueError(f"column {name!r}: a float amount is infinite or too large to be "
-                         f"read exactly; load the column as text instead")
-    micros = np.rint(x * _UNIT)
-    # A float parsed from a decimal with at most 6 decimals is the nearest double to it,
-    # and micros / 1e6 is correctly rounded: so the round trip is exact iff the float
-    # really had at most 6 decimals. Anything else would be rounding, so it is refused.
-    bad = micros / _UNIT != x
-    if bad.any():
-        raise ValueError(f"column {name!r}: {x[bad][0]!r} has more than 6 decimals; "
-                         f"refusing to round money")
-    return micros.astype(np.int64), valid
-
-
-def _from_micros(micros: np.ndarray | Sequence[int], valid: np.ndarray | None = None) -> pa.Array:
-    """Integer micro-units (int64, or Python ints of any size) as a decimal128 array."""
-    m = np.asarray(micros)
-    if m.dtype == object:  # totals past int64: rare, so plain Python is fine
-        values = [None if (valid is not None and not ok) else Decimal(int(v)).scaleb(-_SCALE)
-                  for v, ok in zip(m, valid if valid is not None else np.ones(len(m), bool),
-                                   strict=True)]
-        wide = any(v is not None and abs(v) >= Decimal(10) ** 12 for v in values)
-        return pa.array(values, _MONEY_WIDE if wide else MONEY.pyarrow_dtype)
-    m = m.astype(np.int64, copy=False)
-    n = len(m)
-    words = np.empty(2 * n, np.int64)
-    words[0::2] = m
-    words[1::2] = m >> 63  # sign extension to 128 bits
-    wide = bool(n) and int(np.abs(m).max()) >= 10**18
-    kind = _MONEY_WIDE if wide else MONEY.pyarrow_dtype
-    mask = None
-    if valid is not None and not valid.all():
-        mask = pa.array(valid).buffers()[1]
-        if pa.array(valid).offset:  # pragma: no cover - a fresh array has no offset
-            mask = pa.array(valid.copy()).buffers()[1]
-    return pa.Array.from_buffers(kind, n, [mask, pa.py_buffer(words)])
-
-
-def _money_series(micros: Any, index: pd.Index | None = None,
-                  valid: np.ndarray | None = None, name: str | None = None) -> pd.Series:
-    arr = _from_micros(micros, valid)
-    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=index, name=name)
-
-
-def to_money(values: pd.Series | Sequence[Any]) -> pd.Series:
-    """Convert amounts to the exact money dtype ``decimal128(18, 6)[pyarrow]``.
-
-    Strings and ``Decimal`` objects convert exactly; floats convert exactly when they carry
-    at most six decimals. A value with more decimals raises ``ValueError`` (money is never
-    rounded silently). Missing values stay missing.
-
-    Parameters
-    ----------
-    values : Series or sequence
-        Amounts as decimals, strings, floats or integers.
-
-    Returns
-    -------
-    Series
-        The amounts, dtype ``decimal128(18, 6)[pyarrow]``.
-
-    Examples
-    --------
-    >>> to_money(["0.0040", "1.25"]).tolist()
-    [Decimal('0.004000'), Decimal('1.250000')]
-    """
-    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    micros, valid = _micros(series, str(series.name or "values"))
-    return _money_series(micros, series.index, valid, series.name)
 
 
 def _to_decimal(value: Any, what: str) -> Decimal:
@@ -401,7 +233,7 @@ def _sum_by_id(micros: np.ndarray, ids: np.ndarray, n_ids: int) -> tuple[np.ndar
     """Exact per-id sums of int64 micro-units, and the rows per id."""
     counts = np.bincount(ids, minlength=n_ids)
     bound = int(np.abs(micros).max()) * len(micros) if len(micros) else 0
-    if bound <= _INT64_MAX:
+    if bound <= INT64_MAX:
         sums = np.zeros(n_ids, np.int64)
         np.add.at(sums, ids, micros)
         return sums, counts
@@ -491,7 +323,7 @@ def cost_by(
     if (rates is None) != (to is None):
         raise ValueError("rates and to go together: rates={currency: rate into `to`}, to='USD'")
 
-    micros, _ = _micros(df[cost], str(cost))
+    micros, _ = to_micros(df[cost], str(cost))
     keys: list[pd.Series] = []
     names: list[Hashable] = []
     if freq is not None:
@@ -507,7 +339,7 @@ def cost_by(
     groups.columns = names
     if rates is not None:
         return _convert(groups, sums, counts, currency, rates, str(to))
-    groups["cost"] = _money_series(sums)
+    groups["cost"] = money_series(sums)
     groups["count"] = counts
     _normalize_currency(groups, currency)
     return groups
@@ -549,8 +381,8 @@ def _convert(groups: pd.DataFrame, sums: np.ndarray, counts: np.ndarray, currenc
         out = pd.DataFrame({"_m": [sum(converted)], "count": [int(counts.sum())]})
     out.insert(len(keys), currency, pd.Categorical([to] * len(out)))
     total = np.array([int(v) for v in out["_m"]], dtype=object)
-    fits = all(abs(v) <= _INT64_MAX for v in total)
-    out["_m"] = _money_series(total.astype(np.int64) if fits else total)
+    fits = all(abs(v) <= INT64_MAX for v in total)
+    out["_m"] = money_series(total.astype(np.int64) if fits else total)
     out = out.rename(columns={"_m": "cost"})
     return out[[*keys, currency, "cost", "count"]]
 
@@ -643,7 +475,7 @@ def usage_breakdown(
     keys.append(labels.rename(dimension))
 
     if money:
-        micros, _ = _micros(df[metric], str(metric))
+        micros, _ = to_micros(df[metric], str(metric))
         groups, sums, _ = _grouped_micros(micros, keys, df.index)
         groups.columns = [k.name for k in keys]
         groups["_v"] = sums
@@ -677,8 +509,8 @@ def usage_breakdown(
         share = [int(v) / int(w) if int(w) else np.nan
                  for v, w in zip(merged["_v"], whole, strict=True)]
         values = np.array([int(v) for v in merged["_v"]], dtype=object)
-        fits = all(abs(v) <= _INT64_MAX for v in values)
-        merged[name] = _money_series(values.astype(np.int64) if fits else values)
+        fits = all(abs(v) <= INT64_MAX for v in values)
+        merged[name] = money_series(values.astype(np.int64) if fits else values)
         merged["currency"] = merged["currency"].astype("category")
     else:
         whole = (merged.groupby(outer, sort=False)["_v"].transform("sum") if outer
@@ -829,13 +661,13 @@ def reconcile(
         sides[label] = total.drop(columns="count").rename(columns={"cost": f"{label}_cost"})
     keys = (["period"] if freq is not None else []) + [*by_cols, "currency"]
     out = sides["detail"].merge(sides["usage"], on=keys, how="outer", sort=True)
-    det, _ = _micros(out["detail_cost"], "detail_cost")  # missing side -> 0
-    use, _ = _micros(out["usage_cost"], "usage_cost")
-    out["detail_cost"] = _money_series(det, out.index)
-    out["usage_cost"] = _money_series(use, out.index)
+    det, _ = to_micros(out["detail_cost"], "detail_cost")  # missing side -> 0
+    use, _ = to_micros(out["usage_cost"], "usage_cost")
+    out["detail_cost"] = money_series(det, out.index)
+    out["usage_cost"] = money_series(use, out.index)
     diff = det - use
-    out["difference"] = _money_series(diff, out.index)
-    limit = int(_to_decimal(tolerance, "tolerance").scaleb(_SCALE))
+    out["difference"] = money_series(diff, out.index)
+    limit = int(_to_decimal(tolerance, "tolerance").scaleb(SCALE))
     out["match"] = np.abs(diff) <= limit
     for column in [*by_cols, "currency"]:
         out[column] = out[column].astype("category")
@@ -911,13 +743,13 @@ def spend_anomalies(
         seasonal = freq == "D" and len(periods) >= 21
     found = []
     for key, part in totals.groupby(groups, observed=True, sort=True, dropna=False):
-        micros, _ = _micros(part["cost"], "cost")
+        micros, _ = to_micros(part["cost"], "cost")
         spend = pd.Series(micros, index=pd.DatetimeIndex(part["period"])).reindex(
             periods, fill_value=0)
         if len(spend) < 7:
             log.info("spend_anomalies: %s has %d periods (< 7); not judged", key, len(spend))
             continue
-        values = spend.to_numpy(np.float64) / _UNIT
+        values = spend.to_numpy(np.float64) / UNIT
         if seasonal:
             baseline = _loo_medians(values, spend.index.day_of_week.to_numpy())
         else:
@@ -933,7 +765,7 @@ def spend_anomalies(
         rows = pd.DataFrame({"period": spend.index[hits]})
         for name, value in zip(groups, key_values, strict=True):
             rows[name] = value
-        rows["cost"] = _money_series(spend.to_numpy()[hits])
+        rows["cost"] = money_series(spend.to_numpy()[hits])
         rows["baseline"] = baseline[hits]
         rows["deviation"] = residual[hits]
         rows["score"] = score[hits]
@@ -1045,7 +877,7 @@ def session_costs(tree: SessionTree, *, strict: bool = True) -> pd.DataFrame:
             raise error
         warnings.warn(str(error), stacklevel=2)
     nodes = tree.nodes
-    micros, _ = _micros(nodes["event_cost"], "event_cost")
+    micros, _ = to_micros(nodes["event_cost"], "event_cost")
     keys = [nodes["product"].astype(str), nodes["event_name"].astype(str),
             nodes["currency"].astype(str)]
     groups, sums, counts = _grouped_micros(micros, keys, nodes.index)
@@ -1056,13 +888,13 @@ def session_costs(tree: SessionTree, *, strict: bool = True) -> pd.DataFrame:
     if hidden:
         extra = {"product": "(not expanded)", "event_name": "(not expanded)",
                  "currency": tree.currency, "events": tree.event_count - len(nodes),
-                 "_m": int(hidden.scaleb(_SCALE))}
+                 "_m": int(hidden.scaleb(SCALE))}
         groups = pd.concat([groups, pd.DataFrame([extra])], ignore_index=True)
     total = sum(int(v) for v in groups["_m"])
     groups["share"] = [int(v) / total if total else np.nan for v in groups["_m"]]
     groups = groups.sort_values(["_m", "product", "event_name"], ascending=[False, True, True],
                                 ignore_index=True)
-    groups["cost"] = _money_series(np.array([int(v) for v in groups["_m"]], dtype=np.int64))
+    groups["cost"] = money_series(np.array([int(v) for v in groups["_m"]], dtype=np.int64))
     groups["currency"] = groups["currency"].astype("category")
     groups["events"] = groups["events"].astype(np.int64)
     return groups[["product", "event_name", "currency", "events", "cost", "share"]]

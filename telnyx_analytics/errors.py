@@ -30,6 +30,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ConflictError",
     "IncompleteResultError",
     "InternalServerError",
     "MissingAPIKeyError",
@@ -39,6 +40,7 @@ __all__ = [
     "ReportFailedError",
     "ReportTimeoutError",
     "TelnyxAnalyticsError",
+    "UnexpectedResponseError",
     "UnprocessableEntityError",
     "error_from_response",
 ]
@@ -217,6 +219,10 @@ class NotFoundError(APIStatusError):
     """404: no such resource (for example an unknown report id)."""
 
 
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's current state."""
+
+
 class UnprocessableEntityError(APIStatusError):
     """422: the request was understood but its values are invalid."""
 
@@ -245,6 +251,53 @@ class IncompleteResultError(TelnyxAnalyticsError):
         super().__init__(
             f"{path}: the API announced {expected} records but {received} arrived"
         )
+
+
+class UnexpectedResponseError(TelnyxAnalyticsError):
+    """An answer that is not what the operation documents.
+
+    A 200 whose body has the wrong shape, a malformed value (money, a timestamp, an
+    integer), a report file cut short or not a CSV at all. Nothing that raised it is
+    cached, written or counted as complete.
+
+    Attributes
+    ----------
+    endpoint : str
+        The operation's path (or a report kind and id) the answer came from.
+    reason : str
+        What was wrong, in words.
+    field : str or None
+        The field or column at fault, when there is one.
+    record : str or None
+        The record's id, or ``"row N"``, when there is one.
+
+    >>> err = UnexpectedResponseError("/reports/mdrs", "'12,50' is not an amount",
+    ...                               field="cost", record="m-1")
+    >>> str(err)
+    "/reports/mdrs: field 'cost' of record m-1: '12,50' is not an amount"
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        reason: str,
+        *,
+        field: str | None = None,
+        record: Any = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.reason = reason
+        self.field = field
+        self.record = None if record is None else str(record)
+        where = ""
+        if field is not None:
+            where = f"field {field!r}"
+            if self.record is not None:
+                where += f" of record {self.record}"
+            where += ": "
+        elif self.record is not None:
+            where = f"record {self.record}: "
+        super().__init__(_one_line(f"{endpoint}: {where}{reason}"))
 
 
 class ReportFailedError(TelnyxAnalyticsError):
@@ -305,6 +358,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
@@ -314,7 +368,9 @@ def status_error_class(status: int) -> type[APIStatusError]:
     """The exception class for an HTTP status.
 
     >>> status_error_class(502).__name__, status_error_class(409).__name__
-    ('InternalServerError', 'APIStatusError')
+    ('InternalServerError', 'ConflictError')
+    >>> status_error_class(418).__name__
+    'APIStatusError'
     """
     if status >= 500:
         return InternalServerError

@@ -25,7 +25,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from . import analysis
-from .analysis import _UNIT, _micros, _period_range
+from ._money import UNIT, to_micros
+from .analysis import _period_range
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -184,8 +185,8 @@ def _title(ax: Axes, title: str, left_out: Sequence[str]) -> None:
 
 
 def _floats(values: pd.Series) -> np.ndarray:
-    micros, _ = _micros(values, "cost")
-    return micros / _UNIT
+    micros, _ = to_micros(values, "cost")
+    return micros / UNIT
 
 
 def _date_axis(ax: Axes) -> None:

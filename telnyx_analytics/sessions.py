@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import MONEY
+from ._money import MONEY
 
 __all__ = ["SessionTree"]
 

@@ -14,6 +14,7 @@ from telnyx_analytics.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConflictError,
     IncompleteResultError,
     InternalServerError,
     MissingAPIKeyError,
@@ -39,6 +40,7 @@ def telnyx_body(*items: dict) -> bytes:
         (401, AuthenticationError),
         (403, PermissionDeniedError),
         (404, NotFoundError),
+        (409, ConflictError),
         (422, UnprocessableEntityError),
         (429, RateLimitError),
         (500, InternalServerError),
@@ -55,7 +57,7 @@ def test_each_status_family_maps_to_its_class(status: int, cls: type) -> None:
     assert err.status == status
 
 
-@pytest.mark.parametrize("status", [405, 408, 409, 410, 418, 302])
+@pytest.mark.parametrize("status", [405, 408, 410, 418, 302])
 def test_other_statuses_are_plain_status_errors(status: int) -> None:
     err = error_from_response(status, b"")
     assert type(err) is APIStatusError
