@@ -10,26 +10,24 @@ import datetime as dt
 import itertools
 import random
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from contract import require_spec
 
 from telnyx_analytics import _catalog, _dates, _frames
 from telnyx_analytics._catalog import OPERATIONS, REPORT_KINDS, prepare
 
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "telnyx-openapi" / "reports.yml"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    if not SPEC_PATH.exists():
-        pytest.skip(f"Telnyx's OpenAPI description is not at {SPEC_PATH} (kept outside the repo)")
-    yaml = pytest.importorskip("yaml")
-    with SPEC_PATH.open(encoding="utf-8") as fh:
+    import yaml
+
+    with require_spec().open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 

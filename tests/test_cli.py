@@ -408,6 +408,7 @@ def _run(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_export_and_cache_as_real_processes(
     sandbox: Any, sandbox_key: str, window: tuple[str, str], environment: Path, tmp_path: Path
 ) -> None:

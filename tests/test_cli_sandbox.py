@@ -24,6 +24,9 @@ import requests
 from telnyx_analytics import __version__
 from telnyx_analytics.cli import main
 
+# Docs, demo, notebook and subprocess tests: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

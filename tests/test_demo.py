@@ -25,6 +25,9 @@ import pytest
 import telnyx_analytics as tx
 from telnyx_analytics import cli, demo
 
+# Docs, demo, notebook and subprocess tests: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "KEY_test_demo"
 # Small traffic: the analysis is the same at any scale, and this keeps the test quick.

@@ -27,6 +27,9 @@ import pytest
 import telnyx_analytics as tx
 from telnyx_analytics import cli
 
+# Docs, demo, notebook and subprocess tests: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "_griffe" not in p.parts)

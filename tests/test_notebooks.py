@@ -24,6 +24,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+# Docs, demo, notebook and subprocess tests: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))

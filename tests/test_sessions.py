@@ -13,16 +13,14 @@ import copy
 import itertools
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from contract import require_spec
 
 from telnyx_analytics.analysis import SessionCostError, session_costs
 from telnyx_analytics.sessions import SessionTree
-
-SPEC = Path(__file__).resolve().parents[1] / ".." / "shared" / "telnyx-openapi" / "reports.yml"
 
 # product: (event name, a typical own cost in micro-units)
 PRODUCTS = {
@@ -297,10 +295,9 @@ def test_missing_fields_are_clear_errors():
 
 def test_the_descriptions_own_example():
     """The example response of GetSessionAnalysis: one node shown of three events."""
-    if not SPEC.exists():
-        pytest.skip(f"the OpenAPI description is not at {SPEC} (kept outside the repository)")
-    yaml = pytest.importorskip("yaml")
-    spec = yaml.safe_load(SPEC.read_text())
+    import yaml
+
+    spec = yaml.safe_load(require_spec().read_text())
     example = (spec["paths"]["/session_analysis/{record_type}/{event_id}"]["get"]["responses"]
                ["200"]["content"]["application/json"]["example"])
     tree = SessionTree.from_response(example)
