@@ -32,6 +32,7 @@ from ._money import (
     to_micros,
     to_money,
 )
+from .errors import SessionCostError
 
 if TYPE_CHECKING:
     from .sessions import SessionTree
@@ -65,19 +66,6 @@ MONEY_COLUMNS = frozenset(
     {"cost", "total_cost", "rate", "carrier_fee", "carrier_passthrough_fee", "event_cost",
      "cumulative_cost"}
 )
-
-
-class SessionCostError(ValueError):
-    """A session tree breaks its cost invariant; ``violations`` lists the nodes."""
-
-    def __init__(self, violations: pd.DataFrame) -> None:
-        self.violations = violations
-        lines = [f"{len(violations)} node(s) break the session cost invariant:"]
-        for row in violations.head(5).itertuples(index=False):
-            lines.append(f"node {row.id!s} ({row.event_name!s}, depth {row.depth}): {row.problem}")
-        if len(violations) > 5:
-            lines.append(f"... and {len(violations) - 5} more (see .violations)")
-        super().__init__(" ".join(lines))
 
 
 def _to_decimal(value: Any, what: str) -> Decimal:

@@ -39,6 +39,7 @@ __all__ = [
     "RateLimitError",
     "ReportFailedError",
     "ReportTimeoutError",
+    "SessionCostError",
     "TelnyxAnalyticsError",
     "UnexpectedResponseError",
     "UnprocessableEntityError",
@@ -298,6 +299,37 @@ class UnexpectedResponseError(TelnyxAnalyticsError):
         elif self.record is not None:
             where = f"record {self.record}: "
         super().__init__(_one_line(f"{endpoint}: {where}{reason}"))
+
+
+class SessionCostError(TelnyxAnalyticsError, ValueError):
+    """A session tree breaks its cost invariant; ``violations`` lists the nodes.
+
+    Raised by :func:`telnyx_analytics.session_costs` (and
+    :func:`telnyx_analytics.session_totals` with ``check=True``). It is also a
+    ``ValueError``, as it was before it joined this tree, so existing ``except ValueError``
+    code still catches it.
+
+    Attributes
+    ----------
+    violations : DataFrame
+        One row per offending node: ``id``, ``event_name``, ``depth``,
+        ``cumulative_cost``, ``expected`` and ``problem`` (see ``SessionTree.check``).
+
+    >>> import pandas as pd
+    >>> err = SessionCostError(pd.DataFrame({"id": ["c1"], "event_name": ["call"],
+    ...                                      "depth": [0], "problem": ["missing cost"]}))
+    >>> str(err)
+    '1 node(s) break the session cost invariant: node c1 (call, depth 0): missing cost'
+    """
+
+    def __init__(self, violations: Any) -> None:
+        self.violations = violations
+        lines = [f"{len(violations)} node(s) break the session cost invariant:"]
+        for row in violations.head(5).itertuples(index=False):
+            lines.append(f"node {row.id!s} ({row.event_name!s}, depth {row.depth}): {row.problem}")
+        if len(violations) > 5:
+            lines.append(f"... and {len(violations) - 5} more (see .violations)")
+        super().__init__(" ".join(lines))
 
 
 class ReportFailedError(TelnyxAnalyticsError):

@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 from contract import require_spec
 
-from telnyx_analytics.analysis import SessionCostError, session_costs
+import telnyx_analytics as tx
+from telnyx_analytics import SessionCostError
+from telnyx_analytics.analysis import session_costs
 from telnyx_analytics.sessions import SessionTree
 
 # product: (event name, a typical own cost in micro-units)
@@ -195,6 +197,19 @@ def test_a_broken_node_is_reported_by_id(payload):
     with pytest.warns(UserWarning, match=leaf["id"]):
         out = session_costs(tree, strict=False)
     assert len(out)
+
+
+def test_session_cost_error_is_in_the_error_tree_and_exported(payload):
+    broken = copy.deepcopy(payload)
+    broken["cost"]["total"] = "9.999999"
+    # Caught as the package's base error, and still as a ValueError (older code).
+    with pytest.raises(tx.TelnyxAnalyticsError):
+        session_costs(SessionTree.from_response(broken))
+    with pytest.raises(ValueError):
+        session_costs(SessionTree.from_response(broken))
+    assert "SessionCostError" in tx.__all__
+    assert tx.SessionCostError is SessionCostError is tx.errors.SessionCostError
+    assert tx.analysis.SessionCostError is SessionCostError  # the old import path works
 
 
 def test_a_parent_whose_children_do_not_add_up_is_reported(payload):
