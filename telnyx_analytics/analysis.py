@@ -253,6 +253,7 @@ def cost_by(
     currency: Hashable = "currency",
     rates: Mapping[str, Decimal | str | int | float] | None = None,
     to: str | None = None,
+    count: Hashable | None = None,
 ) -> pd.DataFrame:
     """Exact cost totals per group (and period), one currency per row.
 
@@ -282,13 +283,22 @@ def cost_by(
         converted total is rounded half-even to 6 decimals and added up.
     to : str, optional
         The target currency of ``rates``; required with it.
+    count : column name, optional
+        For a frame that is already a summary (a usage report, the output of this
+        function): the column saying how many records each row stands for. Default:
+        ``"count"`` when the frame has such a column (this package's summaries and
+        ``product_usage`` do), else none: each row is one record.
 
     Returns
     -------
     DataFrame
         Columns ``period`` (with ``freq``), the ``by`` columns, ``currency`` (category),
         ``cost`` (``decimal128(18, 6)``; ``decimal128(38, 6)`` only for totals past
-        10**12) and ``count`` (rows in the group), sorted by the groups.
+        10**12), then what the cost covers, sorted by the groups:
+
+        - records (each row one record): ``count``, the records in the group;
+        - a summary: the ``count`` column (named as in the frame, e.g. ``calls``) summed
+          over the group, and ``rows``, the summary rows that went into it.
 
     Examples
     --------
@@ -302,6 +312,14 @@ def cost_by(
     >>> out = cost_by(df, "product", freq="D")
     >>> out[["product", "cost"]].astype(str).values.tolist()
     [['messaging', '0.012000'], ['voice', '0.012500']]
+    >>> out["count"].tolist()  # records
+    [2, 1]
+
+    Cut again, the daily totals are a summary: ``count`` still counts records, and
+    ``rows`` says how many daily rows went into each total.
+
+    >>> cost_by(out)[["cost", "count", "rows"]].astype(str).values.tolist()
+    [['0.024500', '3', '2']]
     """
     by_cols = _as_list(by)
     _require(df, cost, "cost")
@@ -310,6 +328,7 @@ def cost_by(
         _require(df, column, "by")
     if (rates is None) != (to is None):
         raise ValueError("rates and to go together: rates={currency: rate into `to`}, to='USD'")
+    counted = _count_column(df, count)
 
     micros, _ = to_micros(df[cost], str(cost))
     keys: list[pd.Series] = []
@@ -322,18 +341,45 @@ def cost_by(
             keys.append(df[column])
             names.append(column)
     if not len(df):
-        return _empty_cost_frame(df, names, currency)
-    groups, sums, counts = _grouped_micros(micros, keys, df.index)
+        return _empty_cost_frame(df, names, currency, counted)
+    groups, sums, rows = _grouped_micros(micros, keys, df.index)
     groups.columns = names
+    covered = {"count": rows}
+    if counted is not None:
+        # The same keys give the same groups in the same order.
+        covered = {counted: _grouped_micros(_whole_counts(df[counted], counted), keys,
+                                            df.index)[1], "rows": rows}
     if rates is not None:
-        return _convert(groups, sums, counts, currency, rates, str(to))
+        return _convert(groups, sums, covered, currency, rates, str(to))
     groups["cost"] = money_series(sums)
-    groups["count"] = counts
+    for name, values in covered.items():
+        groups[name] = values
     _normalize_currency(groups, currency)
     return groups
 
 
-def _empty_cost_frame(df: pd.DataFrame, names: list[Hashable], currency: Hashable) -> pd.DataFrame:
+def _count_column(df: pd.DataFrame, count: Hashable | None) -> Hashable | None:
+    """The column counting the records behind each row of a summary, or None for records."""
+    if count is None:
+        return "count" if "count" in df.columns else None
+    _require(df, count, "count")
+    if not (pd.api.types.is_integer_dtype(df[count].dtype)
+            or pd.api.types.is_float_dtype(df[count].dtype)):
+        raise TypeError(f"count={count!r}: the column must hold whole numbers (how many "
+                        f"records each row stands for), not {df[count].dtype}")
+    return count
+
+
+def _whole_counts(values: pd.Series, name: Hashable) -> np.ndarray:
+    """A count column as int64, missing counting as 0; fractions are refused."""
+    numbers = pd.to_numeric(values).astype("float64").fillna(0).to_numpy()
+    if (numbers != np.round(numbers)).any():
+        raise ValueError(f"count={name!r}: counts must be whole numbers")
+    return numbers.astype(np.int64)
+
+
+def _empty_cost_frame(df: pd.DataFrame, names: list[Hashable], currency: Hashable,
+                      counted: Hashable | None) -> pd.DataFrame:
     columns: dict[Hashable, Any] = {}
     for name in names:
         if name == "period":
@@ -342,13 +388,14 @@ def _empty_cost_frame(df: pd.DataFrame, names: list[Hashable], currency: Hashabl
             columns[name] = df[name].iloc[:0].reset_index(drop=True)
     out = pd.DataFrame(columns)
     out["cost"] = pd.Series([], dtype=MONEY)
-    out["count"] = pd.Series([], dtype=np.int64)
+    for name in ["count"] if counted is None else [counted, "rows"]:
+        out[name] = pd.Series([], dtype=np.int64)
     _normalize_currency(out, currency)
     return out
 
 
-def _convert(groups: pd.DataFrame, sums: np.ndarray, counts: np.ndarray, currency: Hashable,
-             rates: Mapping[str, Any], to: str) -> pd.DataFrame:
+def _convert(groups: pd.DataFrame, sums: np.ndarray, covered: dict[Hashable, np.ndarray],
+             currency: Hashable, rates: Mapping[str, Any], to: str) -> pd.DataFrame:
     table = {str(k): _to_decimal(v, f"rates[{k!r}]") for k, v in rates.items()}
     table.setdefault(to, Decimal(1))
     present = {str(c) for c in groups[currency].dropna().unique()}
@@ -359,20 +406,22 @@ def _convert(groups: pd.DataFrame, sums: np.ndarray, counts: np.ndarray, currenc
         int((Decimal(int(s)) * table[str(c)]).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         for s, c in zip(sums, groups[currency], strict=True)
     ]
-    work = groups.drop(columns=[currency]).assign(_m=np.array(converted, dtype=object),
-                                                  count=counts)
-    keys = [c for c in work.columns if c not in ("_m", "count")]
+    work = groups.drop(columns=[currency]).assign(_m=np.array(converted, dtype=object))
+    keys = list(work.columns.drop("_m"))
+    for name, values in covered.items():
+        work[name] = values
     if keys:
-        out = work.groupby(keys, observed=True, sort=True, dropna=False).agg(
-            _m=("_m", "sum"), count=("count", "sum")).reset_index()
+        out = work.groupby(keys, observed=True, sort=True, dropna=False)[
+            ["_m", *covered]].sum().reset_index()
     else:
-        out = pd.DataFrame({"_m": [sum(converted)], "count": [int(counts.sum())]})
+        out = pd.DataFrame({"_m": [sum(converted)],
+                            **{name: [int(v.sum())] for name, v in covered.items()}})
     out.insert(len(keys), currency, pd.Categorical([to] * len(out)))
     total = np.array([int(v) for v in out["_m"]], dtype=object)
     fits = all(abs(v) <= INT64_MAX for v in total)
     out["_m"] = money_series(total.astype(np.int64) if fits else total)
     out = out.rename(columns={"_m": "cost"})
-    return out[[*keys, currency, "cost", "count"]]
+    return out[[*keys, currency, "cost", *covered]]
 
 
 # -- usage breakdown ------------------------------------------------------------------------
@@ -571,7 +620,10 @@ def spend_summary(
         out = pd.concat(parts, ignore_index=True)
     out["product"] = pd.Categorical(out["product"], categories=order)
     out["currency"] = out["currency"].astype(str).astype("category")
-    return out.sort_values(["period", "product", "currency"], ignore_index=True)
+    # `count` is records whether a frame was records or a summary with a `count` column;
+    # the summary rows behind it (`rows`) mean nothing across products.
+    columns = ["period", "product", "currency", "cost", "count"]
+    return out.sort_values(columns[:3], ignore_index=True)[columns]
 
 
 def _cost_column(df: pd.DataFrame) -> str:
@@ -602,6 +654,13 @@ def reconcile(
     Both sides are totalled exactly per period, ``by`` and currency; a group found on one
     side only counts as zero on the other, so it shows up as a difference.
 
+    Both sides must be at least as fine as ``freq``. A side whose rows are totals over a
+    longer span (a usage report over the whole window, with ``start_date``/``end_date``
+    or ``start_time``/``end_time`` further apart than one period), or whose times are
+    whole days while ``freq`` is finer than a day, is refused with a ``ValueError``: split
+    by period it would show a difference on every period, none of them real. Compare
+    window totals with ``freq=None`` instead, or fetch the usage per day.
+
     Parameters
     ----------
     detail : DataFrame
@@ -619,6 +678,12 @@ def reconcile(
         Default: the first time column of each frame (see :func:`cost_by`).
     tolerance : Decimal or str, default 0
         Largest absolute difference still counted as a match.
+
+    Raises
+    ------
+    ValueError
+        A side is coarser than ``freq`` (see above); the message names the side, the
+        span of its rows and what to do.
 
     Returns
     -------
@@ -639,15 +704,17 @@ def reconcile(
     ('0.001000', False)
     """
     by_cols = _as_list(by)
+    keys = (["period"] if freq is not None else []) + [*by_cols, "currency"]
     sides = {}
     for label, frame, cost, time in (("detail", detail, detail_cost, detail_time),
                                      ("usage", usage, usage_cost, usage_time)):
+        if freq is not None:
+            _check_granularity(frame, time, freq, label)
         total = cost_by(frame, by_cols, freq=freq, cost=cost or _cost_column(frame), time=time)
         for column in [*by_cols, "currency"]:
             # Category sets differ between the two frames; compare by text.
             total[column] = total[column].astype(object).where(total[column].notna(), None)
-        sides[label] = total.drop(columns="count").rename(columns={"cost": f"{label}_cost"})
-    keys = (["period"] if freq is not None else []) + [*by_cols, "currency"]
+        sides[label] = total[[*keys, "cost"]].rename(columns={"cost": f"{label}_cost"})
     out = sides["detail"].merge(sides["usage"], on=keys, how="outer", sort=True)
     det, _ = to_micros(out["detail_cost"], "detail_cost")  # missing side -> 0
     use, _ = to_micros(out["usage_cost"], "usage_cost")
@@ -660,6 +727,43 @@ def reconcile(
     for column in [*by_cols, "currency"]:
         out[column] = out[column].astype("category")
     return out
+
+
+#: Usage reports give each row's span as a pair of columns: the time column and its end.
+_SPAN_ENDS = {"start_time": "end_time", "start_date": "end_date"}
+_DAY = pd.Timedelta(days=1)
+
+
+def _check_granularity(frame: pd.DataFrame, time: Hashable | None, freq: str, side: str) -> None:
+    """Refuse a side whose rows are coarser than ``freq``: split by period, its totals
+    would land on one period and leave the others empty (false differences on each)."""
+    if frame.empty:
+        return
+    column = _time_column(frame, time)
+    start = _utc(frame[column])
+    end_column = _SPAN_ENDS.get(str(column))
+    if end_column is not None and end_column in frame.columns:
+        end = _utc(frame[end_column])
+        # An end at a period's start (exclusive) or inside it (inclusive day) both stay
+        # within one period when the row covers at most one.
+        last = end.where(end <= start, end - pd.Timedelta(1, "ns"))
+        coarse = (_floor(start, freq) != _floor(last, freq)) & end.notna()
+        if coarse.any():
+            i = int(np.flatnonzero(coarse.to_numpy())[0])
+            raise ValueError(
+                f"{side}: its rows are totals from {start.iloc[i]:%Y-%m-%d %H:%M} to "
+                f"{end.iloc[i]:%Y-%m-%d %H:%M} ({column}..{end_column}), longer than one "
+                f"period of freq={freq!r}; split by period they would differ from the "
+                f"other side on every period. Compare window totals with freq=None, or "
+                f"fetch {side} per period (a daily aggregation).")
+        return
+    if _period_alias(freq) is None and pd.tseries.frequencies.to_offset(freq).nanos < _DAY.value:
+        times = start.dropna()
+        if len(times) and (times == times.dt.floor("D")).all():
+            raise ValueError(
+                f"{side}: its times ({column}) are whole days, finer periods "
+                f"(freq={freq!r}) would put each day's total at midnight. Use freq='D' or "
+                f"coarser.")
 
 
 # -- anomalies ------------------------------------------------------------------------------
@@ -809,7 +913,7 @@ def _robust_scores(residual: np.ndarray, baseline: np.ndarray) -> np.ndarray | N
 
 
 def _empty_anomalies(totals: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = totals.iloc[:0].drop(columns="count").copy()
+    out = totals.iloc[:0, :totals.columns.get_loc("cost") + 1].copy()
     for name in ("baseline", "deviation", "score"):
         out[name] = pd.Series([], dtype="float64")
     out["kind"] = pd.Series([], dtype=object)

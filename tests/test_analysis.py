@@ -359,6 +359,54 @@ def test_cost_by_empty_frame_keeps_columns(mdrs):
     assert out.empty and out["cost"].dtype == MONEY_DTYPE
 
 
+def test_cost_by_on_a_summary_counts_records_and_names_its_rows(mdrs):
+    """Re-cut daily totals: ``count`` is still the records behind the cost, and ``rows``
+    the summary rows that went into each total (issue: a count of rows read as messages)."""
+    daily = cost_by(mdrs, "direction", freq="D")
+    weekly = cost_by(daily, "direction", freq="W")
+    assert list(weekly.columns) == ["period", "direction", "currency", "cost", "count", "rows"]
+    weeks = mdrs["created_at"].dt.tz_convert(None).dt.to_period("W").dt.start_time
+    records = Counter(zip(weeks.dt.strftime("%F"), mdrs["direction"], mdrs["currency"],
+                          strict=True))
+    got = {(p.strftime("%F"), d, c): n for p, d, c, n in
+           zip(weekly["period"], weekly["direction"], weekly["currency"], weekly["count"],
+               strict=True)}
+    assert got == dict(records)
+    assert weekly["rows"].sum() == len(daily) < weekly["count"].sum() == len(mdrs)
+    assert result_sums(cost_by(daily, "direction"), ["direction", "currency"]) == decimal_sums(
+        mdrs, ["direction", "currency"])
+    # Over the whole frame, and converted into one currency, the same two counts.
+    rates = {"CAD": "0.73", "GBP": "1.27", "EUR": "1.08", "AUD": "0.66"}
+    whole = cost_by(daily, rates=rates, to="USD")
+    assert (whole["count"].item(), whole["rows"].item()) == (len(mdrs), len(daily))
+    # spend_summary keeps `count` as records.
+    summary = spend_summary(daily.assign(product="messaging"), freq="MS")
+    assert list(summary.columns) == ["period", "product", "currency", "cost", "count"]
+    assert summary["count"].sum() == len(mdrs)
+
+
+def test_cost_by_count_names_the_column_that_counts():
+    """A usage report counts its records in a column of its own (``calls``): ``count=``
+    names it, and the result names the sum after it."""
+    report = pd.DataFrame({
+        "date": pd.to_datetime(["2024-05-01", "2024-05-01", "2024-05-02"], utc=True),
+        "direction": ["inbound", "outbound", "outbound"],
+        "calls": pd.array([10, 5, None], dtype="Int64"),
+        "cost": ["0.1", "0.2", "0.3"], "currency": "USD"})
+    out = cost_by(report, count="calls")
+    assert list(out.columns) == ["currency", "cost", "calls", "rows"]
+    assert (out["calls"].item(), out["rows"].item()) == (15, 3)  # a missing count adds 0
+    assert list(cost_by(report).columns) == ["currency", "cost", "count"]  # rows are records
+    assert list(cost_by(report.iloc[:0], count="calls").columns) == [
+        "currency", "cost", "calls", "rows"]
+    with pytest.raises(ValueError, match="count='nope'"):
+        cost_by(report, count="nope")
+    with pytest.raises(TypeError, match="count='direction'"):
+        cost_by(report, count="direction")
+    with pytest.raises(ValueError, match="whole numbers"):
+        cost_by(report.assign(calls=[1.5, 2.0, 1.0]), count="calls")
+
+
 # -- usage breakdown -----------------------------------------------------------------------
 
 
@@ -498,6 +546,40 @@ def test_reconcile_window_totals(mdrs):
     assert out["match"].all() and len(out) == 5
 
 
+def test_reconcile_refuses_window_totals_against_daily_rows(mdrs):
+    """A usage report of window totals split by day would put each total on the first day
+    and leave every other day as a false difference: refused, with what to do."""
+    first, last = day_of(mdrs["created_at"]).min(), day_of(mdrs["created_at"]).max()
+    usage = pd.DataFrame([{"start_date": first, "end_date": last, "currency": c,
+                           "cost": str(v)}
+                          for (c,), v in decimal_sums(mdrs, ["currency"]).items()])
+    with pytest.raises(ValueError, match=r"usage: .*totals from .*freq=None"):
+        reconcile(mdrs, usage)  # freq="D" by default
+    with pytest.raises(ValueError, match="usage"):
+        reconcile(mdrs, usage, freq="W")
+    assert reconcile(mdrs, usage, freq=None)["match"].all()  # what the message suggests
+    assert reconcile(mdrs, usage, freq="YS")["match"].all()  # a span inside one period
+    # The same refusal on the detail side (say, a frame of monthly totals passed first).
+    with pytest.raises(ValueError, match="detail: "):
+        reconcile(usage, usage_report_for(mdrs))
+
+
+def test_reconcile_one_day_rows_pass_at_daily_freq(mdrs):
+    # A usage report asked for per day: each row spans one day (end exclusive or
+    # inclusive), so the daily comparison is meaningful.
+    usage = usage_report_for(mdrs)
+    days = pd.to_datetime(usage.pop("date"), utc=True)
+    exclusive = usage.assign(start_time=days, end_time=days + pd.Timedelta(days=1))
+    inclusive = usage.assign(start_date=days, end_date=days)
+    for frame in (exclusive, inclusive):
+        assert reconcile(mdrs, frame, by="direction")["match"].all()
+
+
+def test_reconcile_refuses_daily_rows_at_hourly_freq(mdrs):
+    with pytest.raises(ValueError, match=r"usage: its times \(date\) are whole days.*'D'"):
+        reconcile(mdrs, usage_report_for(mdrs), by="direction", freq="h")
+
+
 # -- anomalies -----------------------------------------------------------------------------
 
 
@@ -606,3 +688,18 @@ def test_sandbox_records_reconcile_with_its_usage_report(sandbox_client):
     assert (bad["direction"].item(), bad["message_type"].item(), bad["currency"].item()) == (
         lost["direction"], lost["message_type"], lost["currency"])
     assert bad["difference"].item() == -lost["cost"]
+
+
+def test_sandbox_window_report_against_daily_records_is_refused(sandbox_client):
+    """A messaging usage report over three days is one total per group: reconciling it
+    per day against the records is refused; over the window, everything matches."""
+    import telnyx_analytics as tx
+
+    today = pd.Timestamp.now(tz="UTC").normalize()
+    first, last = ((today - pd.Timedelta(days=d)).strftime("%Y-%m-%d") for d in (12, 10))
+    records = tx.mdrs(first, last, client=sandbox_client)
+    usage = tx.mdr_usage(first, last, client=sandbox_client)
+    with pytest.raises(ValueError, match="usage: its rows are totals from"):
+        reconcile(records, usage, by="direction")
+    out = reconcile(records, usage, by="direction", freq=None)
+    assert out["match"].all() and len(out) > 1
