@@ -16,6 +16,7 @@ from . import plot, reports
 from ._client import Client, configure
 from .analysis import (
     cost_by,
+    explain_anomaly,
     reconcile,
     session_costs,
     spend_anomalies,
@@ -87,6 +88,7 @@ __all__ = [
     "cdrs",
     "configure",
     "cost_by",
+    "explain_anomaly",
     "mdr_usage",
     "mdrs",
     "plot",

@@ -22,6 +22,7 @@ import pytest
 from telnyx_analytics.analysis import (
     MONEY,
     cost_by,
+    explain_anomaly,
     reconcile,
     spend_anomalies,
     spend_summary,
@@ -642,7 +643,142 @@ def test_spend_anomalies_per_currency_and_short_series():
     short = spend_anomalies(frame[frame["created_at"] < days[5]])
     assert short.empty
     assert list(short.columns) == ["period", "currency", "cost", "baseline", "deviation",
-                                   "score", "kind"]
+                                   "impact_pct", "score", "kind"]
+
+
+def noisy_days(currency: str, level: float, noise: float, bumps: dict[int, float],
+               days: int = 28, seed: int = 11) -> pd.DataFrame:
+    """A daily spend series around ``level`` with relative ``noise``; ``bumps`` multiplies
+    chosen days."""
+    rng = np.random.default_rng(seed)
+    amounts = level * (1 + rng.normal(0, noise, days))
+    for day, factor in bumps.items():
+        amounts[day] *= factor
+    return pd.DataFrame({"created_at": [START + timedelta(days=d, hours=12) for d in range(days)],
+                         "cost": [f"{a:.4f}" for a in amounts], "currency": currency})
+
+
+def test_spend_anomalies_minimum_impact_keeps_small_money_out():
+    """The trap of the issue: a quiet series (0.50 AUD a day) that jumps to 2.50 scores as
+    high as a real campaign; the default floors (10 units, 20 %) keep only what matters."""
+    usd = noisy_days("USD", 15.0, 0.05, {9: 3.0})  # +30 USD: a campaign
+    aud = noisy_days("AUD", 0.5, 0.05, {5: 5.0, 17: 4.0}, seed=12)  # +2 AUD, +1.5 AUD
+    big = noisy_days("EUR", 5000.0, 0.002, {20: 1.03}, seed=13)  # +150 EUR, but only 3 %
+    frame = pd.concat([usd, aud, big], ignore_index=True)
+    def flags(**kwargs):
+        found = spend_anomalies(frame, **kwargs)
+        return sorted(zip(found["currency"].astype(str), found["period"].dt.day, strict=True))
+
+    # Without floors: the campaign, both AUD bumps, the +3 % EUR day and two EUR days
+    # whose noise happens to score past 3.5 (about 0.5 % off their baseline).
+    assert flags(min_impact=0, min_impact_pct=0) == [
+        ("AUD", 6), ("AUD", 18), ("EUR", 2), ("EUR", 21), ("EUR", 23), ("USD", 10)]
+    kept = spend_anomalies(frame)  # the defaults
+    assert kept["currency"].astype(str).tolist() == ["USD"]
+    assert kept["period"].item() == START + timedelta(days=9)
+    assert kept["impact_pct"].item() == pytest.approx(
+        100 * kept["deviation"].item() / kept["baseline"].item())
+    # Each floor alone: the absolute one drops the AUD days, the relative one the EUR days.
+    assert flags(min_impact_pct=0) == [("EUR", 2), ("EUR", 21), ("EUR", 23), ("USD", 10)]
+    assert flags(min_impact=0) == [("AUD", 6), ("AUD", 18), ("USD", 10)]
+    # One floor per currency.
+    assert flags(min_impact={"USD": 10, "AUD": 1, "EUR": 100}, min_impact_pct=0) == [
+        ("AUD", 6), ("AUD", 18), ("EUR", 21), ("USD", 10)]
+
+
+def test_spend_anomalies_a_new_spend_from_zero_passes_the_percentage_floor():
+    frame = noisy_days("USD", 0.0, 0.0, {})
+    frame.loc[12, "cost"] = "40.00"  # nothing usually, then 40: no percentage, 40 units
+    out = spend_anomalies(frame)
+    assert out["period"].tolist() == [START + timedelta(days=12)]
+    assert np.isnan(out["impact_pct"].item())
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"min_impact": -1}, "min_impact=-1"),
+    ({"min_impact": "ten"}, "min_impact='ten'"),
+    ({"min_impact_pct": True}, "min_impact_pct=True"),
+    ({"min_impact": {"USD": 5}}, "min_impact: no amount for EUR"),
+    ({"threshold": -3}, "threshold=-3"),
+])
+def test_spend_anomalies_bad_floors_name_the_argument(kwargs, match):
+    frame = pd.concat([noisy_days("USD", 10, 0.05, {}), noisy_days("EUR", 10, 0.05, {})])
+    with pytest.raises(ValueError, match=match):
+        spend_anomalies(frame, **kwargs)
+
+
+def campaign_messages(days: int = 28, seed: int = 21) -> tuple[pd.DataFrame, int]:
+    """Messages by profile, type and direction; on one day the Marketing profile sends a
+    campaign of outbound MMS. Each record's cost is a whole number of cents."""
+    rng = np.random.default_rng(seed)
+    campaign = 17
+    rows = []
+    for day in range(days):
+        date = START + timedelta(days=day)
+        for _ in range(int(rng.integers(180, 220))):
+            profile = rng.choice(["Marketing", "Support", "Alerts"], p=[0.2, 0.4, 0.4])
+            mms = rng.random() < 0.08
+            rows.append((date + timedelta(minutes=int(rng.integers(0, 1440))), profile,
+                         "MMS" if mms else "SMS",
+                         "outbound" if rng.random() < 0.8 else "inbound",
+                         "0.0200" if mms else "0.0040"))
+        if day == campaign:
+            rows += [(date + timedelta(hours=15), "Marketing", "MMS", "outbound", "0.0200")] * 600
+    frame = pd.DataFrame(rows, columns=["created_at", "profile_name", "message_type",
+                                        "direction", "cost"])
+    return frame.assign(currency="USD"), campaign
+
+
+def test_explain_anomaly_names_the_values_behind_the_excess():
+    frame, campaign = campaign_messages()
+    found = spend_anomalies(frame)
+    assert found["period"].tolist() == [START + timedelta(days=campaign)]
+    why = explain_anomaly(frame, found.iloc[0], ["profile_name", "message_type", "direction"],
+                          top=2)
+    assert list(why.columns) == ["dimension", "value", "currency", "cost", "baseline", "excess",
+                                 "share"]
+    firsts = why.groupby("dimension", sort=False)["value"].first().to_dict()
+    assert firsts == {"profile_name": "Marketing", "message_type": "MMS",
+                      "direction": "outbound"}
+    assert why.groupby("dimension", sort=False).size().tolist() == [2, 2, 2]
+    # Each number by hand: the value's spend that day, and the median of its spend on the
+    # other days of the same weekday.
+    day = (START + timedelta(days=campaign)).strftime("%Y-%m-%d")
+    for row in why.itertuples():
+        mine = frame[frame[row.dimension] == row.value]
+        daily = decimal_sums(mine, [day_of(mine["created_at"])])
+        assert row.cost == daily.get((day,), Decimal(0))
+        same = [float(v) for (d,), v in daily.items()
+                if pd.Timestamp(d).day_of_week == pd.Timestamp(day).day_of_week and d != day]
+        assert row.baseline == pytest.approx(statistics.median(same))
+        assert row.excess == pytest.approx(float(row.cost) - row.baseline)
+        assert row.share == pytest.approx(row.excess / found["deviation"].item())
+    marketing = why.iloc[0]
+    assert marketing["share"] > 0.9  # the campaign is nearly all of the excess
+    # A day given as text works too (one currency in the frame), and all values are kept.
+    every = explain_anomaly(frame, day, "profile_name", top=None)
+    assert sorted(every["value"]) == ["Alerts", "Marketing", "Support"]
+    assert every.iloc[0]["cost"] == marketing["cost"]
+
+
+def test_explain_anomaly_selects_the_series_of_the_row():
+    frame, _ = campaign_messages()
+    eur = frame.assign(currency="EUR", cost="1.0000")  # another currency, to be left out
+    both = pd.concat([frame.assign(product="messaging"), eur.assign(product="messaging")])
+    found = spend_anomalies(both, by="product")
+    usd = found[found["currency"] == "USD"].iloc[0]
+    why = explain_anomaly(both, usd, "message_type")
+    assert set(why["currency"].astype(str)) == {"USD"}
+    alone = explain_anomaly(frame, usd, "message_type")
+    assert why[["value", "cost"]].values.tolist() == alone[["value", "cost"]].values.tolist()
+    with pytest.raises(ValueError, match="currency: the frame has EUR, USD"):
+        explain_anomaly(both, "2024-04-18", "message_type")
+    with pytest.raises(ValueError, match="dimensions='nope'"):
+        explain_anomaly(frame, usd, "nope")
+    with pytest.raises(ValueError, match="anomaly='soon'"):
+        explain_anomaly(frame, "soon", "message_type")
+    with pytest.raises(ValueError, match="top=0"):
+        explain_anomaly(frame, usd, "message_type", top=0)
 
 
 def test_to_money_is_exact():
@@ -703,3 +839,27 @@ def test_sandbox_window_report_against_daily_records_is_refused(sandbox_client):
         reconcile(records, usage, by="direction")
     out = reconcile(records, usage, by="direction", freq=None)
     assert out["match"].all() and len(out) > 1
+
+
+def test_sandbox_campaign_day_is_the_anomaly_and_explained(sandbox_factory, sandbox_key):
+    """On the sandbox's account, the one flagged day (defaults) is its campaign day, and
+    the cause found is the campaign's: outbound messages of one profile."""
+    import telnyx_analytics as tx
+
+    sb = sandbox_factory(seed=5, days=35, scale=0.3)
+    ledger = sb.ledger(sandbox_key)
+    client = tx.Client(sandbox_key, sb.base_url, cache=False, progress=False)
+    msgs = tx.mdrs(ledger.first_day, ledger.last_day - timedelta(days=1), client=client)
+    everything = spend_anomalies(msgs, min_impact=0, min_impact_pct=0)
+    found = spend_anomalies(msgs)
+    assert len(found) == 1 < len(everything)
+    day = found.iloc[0]
+    assert (day["period"].date(), day["currency"], day["kind"]) == (ledger.spike_day, "USD",
+                                                                   "spike")
+    why = explain_anomaly(msgs, day, ["profile_name", "direction"], top=1)
+    assert why["value"].tolist()[1] == "outbound"
+    campaign = msgs[(msgs["created_at"].dt.date == ledger.spike_day)
+                    & (msgs["profile_name"] == why["value"].iloc[0])]
+    assert why["cost"].iloc[0] == sum(campaign[campaign["currency"] == "USD"]["cost"],
+                                      Decimal(0))
+    assert why["share"].iloc[0] > 0.8
