@@ -53,6 +53,7 @@ from .records import (
     product_usage_options,
     session_analysis,
     session_metadata,
+    session_totals,
     wdrs,
 )
 from .reports import cdrs
@@ -99,6 +100,7 @@ __all__ = [
     "session_analysis",
     "session_costs",
     "session_metadata",
+    "session_totals",
     "spend_anomalies",
     "spend_summary",
     "usage_breakdown",

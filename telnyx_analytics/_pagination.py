@@ -32,15 +32,24 @@ import logging
 import math
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any, Literal, Protocol
 
 from ._progress import progress_bar
 from .errors import IncompleteResultError, TelnyxAnalyticsError
 
-__all__ = ["BATCH", "STYLES", "AdaptiveLimit", "PageFetcher", "Style", "interactive", "paginate"]
+__all__ = [
+    "BATCH",
+    "STYLES",
+    "AdaptiveLimit",
+    "PageFetcher",
+    "Style",
+    "fetch_each",
+    "interactive",
+    "paginate",
+]
 
 log = logging.getLogger("telnyx_analytics.pagination")
 
@@ -513,3 +522,44 @@ def _cursor_pages(
         seen_cursors.add(nxt)
         after = str(nxt)
     return None
+
+
+def fetch_each(
+    fetch: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    concurrency: int,
+    progress: bool = False,
+    desc: str | None = None,
+    unit: str = "request",
+) -> list[Any]:
+    """``fetch(item)`` for every item, at most ``concurrency`` at a time, in the items'
+    order: the many independent requests of one job (a session analysis per call, say),
+    where :func:`paginate` serves the pages of one listing.
+
+    The first failure ends the call: requests not yet started are dropped, running ones
+    finish, and the error is raised. A progress bar counts the items done.
+
+    Examples
+    --------
+    >>> fetch_each(lambda n: n * n, [1, 2, 3], concurrency=2)
+    [1, 4, 9]
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    results: list[Any] = [None] * len(items)
+    if not items:
+        return results
+    with progress_bar(total=len(items), desc=desc, unit=unit, leave=False,
+                      dynamic_ncols=True, disable=not progress) as bar, ThreadPoolExecutor(
+            max_workers=min(concurrency, len(items)),
+            thread_name_prefix="telnyx-analytics-each") as pool:
+        futures = {pool.submit(fetch, item): i for i, item in enumerate(items)}
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return results

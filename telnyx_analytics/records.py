@@ -29,9 +29,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import _catalog, _dates, _frames
+from . import _catalog, _dates, _frames, _pagination
 from ._client import Client, get_client
 from ._dates import Moment
+from ._money import to_money
 from .sessions import SessionTree
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "product_usage_options",
     "session_analysis",
     "session_metadata",
+    "session_totals",
     "wdrs",
 ]
 
@@ -816,3 +818,130 @@ def session_analysis(
     )
     body = _fetch(call, get_client(client))
     return SessionTree.from_response(body)
+
+
+#: The columns of :func:`session_totals`.
+SESSION_TOTAL_COLUMNS = ("event_id", "session_id", "currency", "total_cost", "root_cost",
+                         "events", "products")
+
+
+def session_totals(
+    calls: pd.DataFrame | Iterable[str] | None = None,
+    *,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    record_type: str = "callcontrol-cdrs",
+    top: int | None = None,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """The total cost of many sessions at once, one row per session.
+
+    Each session costs one ``GET /session_analysis/{record_type}/{event_id}``, asked for
+    without children or records (``include_children=false``, ``expand=none``): the total
+    of the whole session comes back all the same, in the smallest answer. The requests
+    run in parallel, at most the client's ``concurrency`` at a time, with a progress bar
+    (the client's ``progress``), through the client's cache: costing the same calls again
+    sends nothing.
+
+    Parameters
+    ----------
+    calls : DataFrame or iterable of str, optional
+        The sessions' events: a frame of call records (``tx.cdrs``: its ``call_leg_id``,
+        or an ``id`` column) or their ids. Repeated ids are asked for once.
+    start, end : str, date, datetime or Timestamp, optional
+        Instead of ``calls``: the calls of this window, fetched first with
+        :func:`telnyx_analytics.cdrs`.
+    record_type : str, default ``"callcontrol-cdrs"``
+        The record type of the events (see :func:`session_metadata`).
+    top : int, optional
+        Keep only the ``top`` costliest sessions of each currency.
+    client : Client, optional
+        Default: the module-wide client.
+
+    Returns
+    -------
+    DataFrame
+        ``event_id`` (the id asked for), ``session_id``, ``currency`` (category),
+        ``total_cost`` (money, the whole session), ``root_cost`` (money, the root event's
+        own cost: the call itself), ``events`` (events in the session) and ``products``
+        (text, comma-separated), costliest first within each currency. Two events of one
+        session give one row (the first asked for).
+
+    Raises
+    ------
+    ValueError
+        Bad arguments (an id that is not a UUID, neither or both of ``calls`` and
+        ``start``), before any request.
+    NotFoundError
+        The API knows no session for an id; the message names it.
+
+    Examples
+    --------
+    >>> import telnyx_analytics as tx
+    >>> from telnyx_analytics.sandbox import serve
+    >>> with serve(seed=1, days=2, scale=0.05, report_delay=0.1) as sb:
+    ...     client = tx.Client("KEY_DOC", sb.base_url, cache=False, progress=False)
+    ...     calls = tx.cdrs("2000-01-01", "today", client=client)
+    ...     costly = session_totals(calls, top=3, client=client)
+    >>> len(costly) <= 3 * costly["currency"].nunique(), bool(costly["events"].min() >= 1)
+    (True, True)
+    """
+    if (calls is None) == (start is None):
+        raise ValueError("session_totals: give calls (a frame of call records or their ids) "
+                         "or start (and end) for the calls of a window, not both")
+    if end is not None and start is None:
+        raise ValueError("end: goes with start (the window whose calls are costed)")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise ValueError(f"top={top!r}: expected a positive integer or None")
+    client = get_client(client)
+    if calls is None:
+        # Imported here: reports builds on this module's engine.
+        from .reports import cdrs
+
+        calls = cdrs(start, end if end is not None else start, client=client)
+    ids = list(dict.fromkeys(_event_ids(calls)))
+    requests = [
+        _catalog.prepare("session_analysis", record_type=record_type, event_id=event_id,
+                         include_children=False, expand="none")
+        for event_id in ids
+    ]  # every id checked before the first request
+
+    def total(call: _catalog.Call) -> dict[str, Any]:
+        tree = SessionTree.from_response(_fetch(call, client))
+        return {"session_id": tree.session_id, "currency": tree.currency,
+                "total_cost": tree.total_cost,
+                "root_cost": tree.nodes["event_cost"].iloc[0] if len(tree.nodes) else None,
+                "events": tree.event_count, "products": ", ".join(tree.products)}
+
+    rows = _pagination.fetch_each(total, requests, concurrency=client.concurrency,
+                                  progress=client.progress, desc="session totals",
+                                  unit="session")
+    out = pd.DataFrame(rows, columns=list(SESSION_TOTAL_COLUMNS[1:]))
+    out.insert(0, "event_id", pd.array(ids, dtype="string"))
+    out = out.drop_duplicates("session_id", ignore_index=True)
+    for name in ("total_cost", "root_cost"):
+        out[name] = to_money(out[name].astype(object))
+    out["session_id"] = out["session_id"].astype("string")
+    out["currency"] = out["currency"].astype("category")
+    out["events"] = out["events"].astype("int64")
+    out["products"] = out["products"].astype("string")
+    out = out.sort_values(["currency", "total_cost", "event_id"],
+                          ascending=[True, False, True], ignore_index=True)
+    if top is not None:
+        out = out.groupby("currency", observed=True, sort=False).head(top).reset_index(
+            drop=True)
+    log.info("session_totals: %d sessions costed", len(out))
+    return out
+
+
+def _event_ids(calls: pd.DataFrame | Iterable[str]) -> list[str]:
+    if isinstance(calls, pd.DataFrame):
+        for column in ("call_leg_id", "id"):
+            if column in calls.columns:
+                return [str(v) for v in calls[column].dropna()]
+        raise ValueError(f"calls: a frame of call records needs a call_leg_id (or id) column; "
+                         f"it has {', '.join(map(str, calls.columns))}")
+    if isinstance(calls, str) or not isinstance(calls, Iterable):
+        raise TypeError(f"calls: expected a frame of call records or a list of event ids, "
+                        f"got {type(calls).__name__}")
+    return [str(v) for v in calls]

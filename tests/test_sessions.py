@@ -363,3 +363,154 @@ def test_sandbox_sessions_over_http(sandbox, sandbox_key):
     deeper = [i for i, d in zip(full.nodes["id"], full.nodes["depth"], strict=True) if d > 1]
     assert hidden["cost"].item() == sum((own[i] for i in deeper), Decimal(0))
     assert hidden["events"].item() == len(deeper)
+
+
+# -- many sessions at once: session_totals, against the sandbox and a hostile server --------
+
+
+@pytest.fixture(scope="module")
+def small_account(sandbox_factory_module):
+    """A small sandbox account's calls (three days), with its ledger for expected totals."""
+    sb, key = sandbox_factory_module
+    client = tx.Client(key, sb.base_url, cache=False, progress=False)
+    calls = tx.cdrs("2000-01-01", "2100-01-01", client=client)
+    return sb, key, client, calls
+
+
+@pytest.fixture(scope="module")
+def sandbox_factory_module(sandbox_key):
+    from telnyx_analytics.sandbox import serve
+
+    with serve(seed=9, days=3, scale=0.05, report_delay=0.1) as sb:
+        yield sb, sandbox_key
+
+
+def ledger_total(sb, key, event_id):
+    """A session's total from the sandbox's ledger: its nodes' own costs, added up."""
+    nodes = sb.ledger(key).session(event_id)
+    return Decimal(int(nodes["cost_micro"].sum())) / 10**6, len(nodes)
+
+
+def test_session_totals_cost_every_call_as_the_ledger_does(small_account):
+    sb, key, client, calls = small_account
+    out = tx.session_totals(calls, client=client)
+    assert list(out.columns) == ["event_id", "session_id", "currency", "total_cost",
+                                 "root_cost", "events", "products"]
+    assert len(out) == calls["call_leg_id"].nunique() > 50
+    assert set(out["event_id"]) == set(calls["call_leg_id"])
+    for row in out.itertuples():
+        total, events = ledger_total(sb, key, row.event_id)
+        assert (row.total_cost, row.events) == (total, events)
+    # The root's own cost is the call's own cost, from the call record.
+    own = dict(zip(calls["call_leg_id"], calls["cost"], strict=True))
+    assert all(row.root_cost == own[row.event_id] for row in out.itertuples())
+    assert (out["total_cost"] > out["root_cost"]).any()  # some calls set more off
+    # Costliest first within each currency.
+    for _, part in out.groupby("currency", observed=True):
+        assert part["total_cost"].is_monotonic_decreasing
+
+
+def test_the_costliest_sessions_of_a_window_in_one_call(small_account):
+    sb, _, client, calls = small_account
+    whole = tx.session_totals(calls, client=client)
+    sb.clear_log()
+    top = tx.session_totals(start="2000-01-01", end="2100-01-01", top=3, client=client)
+    expected = whole.groupby("currency", observed=True).head(3).reset_index(drop=True)
+    pd.testing.assert_frame_equal(top, expected)
+    assert top.groupby("currency", observed=True).size().max() == 3
+    paths = [r.path for r in sb.requests]
+    assert sum(p.startswith("/v2/legacy/reporting/batch_detail_records/voice") for p in paths)
+    assert sum(p.startswith("/v2/session_analysis/") for p in paths) == len(whole)
+
+
+def test_session_totals_are_cached(small_account, tmp_path):
+    sb, key, _, calls = small_account
+    client = tx.Client(key, sb.base_url, cache=tmp_path / "cache.sqlite", progress=False)
+    legs = calls["call_leg_id"].head(12).tolist()
+    first = tx.session_totals(legs + legs[:3], client=client)  # repeated ids asked once
+    sb.clear_log()
+    again = tx.session_totals(legs, client=client)
+    assert sb.requests == []
+    pd.testing.assert_frame_equal(first, again)
+    assert len(first) == 12
+
+
+def test_session_totals_show_progress(small_account, capsys):
+    sb, key, _, calls = small_account
+    client = tx.Client(key, sb.base_url, cache=False, progress=True)
+    tx.session_totals(calls["call_leg_id"].head(5), client=client)
+    err = capsys.readouterr().err
+    assert "session totals" in err and "/5 " in err  # a bar over the 5 sessions
+
+
+def session_body(event_id: str, total: str = "0.010000") -> dict:
+    return {"session_id": event_id, "cost": {"total": total, "currency": "USD"},
+            "meta": {"event_count": 1, "products": ["callcontrol-cdrs"]},
+            "root": {"id": event_id, "product": "callcontrol-cdrs",
+                     "event_name": "callcontrol-cdrs", "children": [],
+                     "cost": {"event_cost": total, "cumulative_cost": total,
+                              "currency": "USD"}}}
+
+
+def test_session_totals_run_in_parallel_within_the_clients_concurrency(hostile):
+    """Three requests must be in flight together for any to be answered (a barrier), and
+    never more than three: the client's concurrency bounds them."""
+    import threading
+
+    from hostile import Answer
+
+    concurrency = 3
+    barrier = threading.Barrier(concurrency, timeout=10)
+    lock = threading.Lock()
+    flight = {"now": 0, "most": 0}
+
+    def handler(req):
+        with lock:
+            flight["now"] += 1
+            flight["most"] = max(flight["most"], flight["now"])
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            return Answer.json({"errors": [{"detail": "not parallel"}]}, status=400)
+        finally:
+            with lock:
+                flight["now"] -= 1
+        return Answer.json(session_body(req.path.rsplit("/", 1)[-1]))
+
+    server = hostile(handler)
+    client = tx.Client("KEY_x", server.base_url, cache=False, progress=False,
+                       concurrency=concurrency)
+    ids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(9)]
+    out = tx.session_totals(ids, client=client)
+    assert sorted(out["event_id"]) == ids
+    assert flight["most"] == concurrency
+    queries = {tuple(sorted(r.query.items())) for r in server.seen}
+    assert queries == {(("expand", "none"), ("include_children", "false"))}
+
+
+def test_session_totals_bad_input_is_refused_before_any_request(hostile):
+    from hostile import Answer
+
+    server = hostile(lambda req: Answer.json(session_body("x")))
+    client = tx.Client("KEY_x", server.base_url, cache=False, progress=False)
+    good = "00000000-0000-4000-8000-000000000001"
+    with pytest.raises(ValueError, match="UUID"):
+        tx.session_totals([good, "not-a-uuid"], client=client)
+    with pytest.raises(ValueError, match="not both"):
+        tx.session_totals([good], start="2024-05-01", client=client)
+    with pytest.raises(ValueError, match="not both"):
+        tx.session_totals(client=client)
+    with pytest.raises(ValueError, match="top=0"):
+        tx.session_totals([good], top=0, client=client)
+    with pytest.raises(ValueError, match="call_leg_id"):
+        tx.session_totals(pd.DataFrame({"x": [good]}), client=client)
+    with pytest.raises(TypeError, match="calls"):
+        tx.session_totals(good, client=client)
+    assert server.seen == []
+
+
+def test_an_unknown_session_names_its_id(small_account):
+    client = small_account[2]
+    missing = "00000000-0000-4000-8000-000000000042"
+    with pytest.raises(tx.NotFoundError, match=missing):
+        tx.session_totals([missing], client=client)
