@@ -864,6 +864,8 @@ def spend_anomalies(
     _check_threshold("min_impact_pct", min_impact_pct)
     floors = _impact_floors(min_impact)
     totals = cost_by(df, by_cols, freq=freq, cost=cost, time=time)
+    for present in totals["currency"].dropna().unique():
+        floors(str(present))  # a currency missing from a min_impact mapping fails first
     groups = [*by_cols, "currency"]
     columns = ["period", *groups, "cost", "baseline", "deviation", "impact_pct", "score",
                "kind"]
@@ -915,7 +917,7 @@ def _check_threshold(name: str, value: Any) -> None:
 
 
 def _impact_floors(min_impact: float | Mapping[str, float]) -> Any:
-    """``min_impact`` as a function of the currency (checked before any work)."""
+    """``min_impact`` as a function of the currency; a bad amount raises here."""
     if not isinstance(min_impact, Mapping):
         _check_threshold("min_impact", min_impact)
         return lambda currency: float(min_impact)
@@ -1027,8 +1029,10 @@ def explain_anomaly(
     if frame.empty:
         raise ValueError(f"anomaly: the frame has no {currency} spend to explain")
     whole = cost_by(frame, freq=freq, cost=cost, time=time)
-    periods = _period_range(min(whole["period"].min(), period),
-                            max(whole["period"].max(), period), freq)
+    # The periods of the whole frame, as spend_anomalies saw them (a series that starts
+    # late has zeros before it there too).
+    spanned = _floor(_utc(df[_time_column(df, time)]).dropna(), freq)
+    periods = _period_range(min(spanned.min(), period), max(spanned.max(), period), freq)
     if seasonal is None:
         seasonal = freq == "D" and len(periods) >= 21
     seasons = _seasons(periods, seasonal)
@@ -1044,10 +1048,10 @@ def explain_anomaly(
         for value, part in split.groupby(name, sort=True):
             micros = _period_series(part, periods)
             values = micros.to_numpy(np.float64) / UNIT
+            baseline = _loo_medians(values, seasons)[at]
             rows.append({"dimension": str(name), "value": str(value), "currency": currency,
-                         "_m": int(micros.iloc[at]),
-                         "baseline": _loo_medians(values, seasons)[at],
-                         "excess": values[at] - _loo_medians(values, seasons)[at]})
+                         "_m": int(micros.iloc[at]), "baseline": baseline,
+                         "excess": values[at] - baseline})
         ranked = pd.DataFrame(rows)
         ranked = ranked.sort_values("excess", ascending=excess < 0, kind="stable")
         parts.append(ranked.head(top) if top is not None else ranked)

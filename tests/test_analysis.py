@@ -761,6 +761,21 @@ def test_explain_anomaly_names_the_values_behind_the_excess():
     assert every.iloc[0]["cost"] == marketing["cost"]
 
 
+def test_explain_anomaly_sees_the_periods_spend_anomalies_saw():
+    """A series that starts late has zero-spend days before it in spend_anomalies; its
+    explanation uses the same days, so one value that is the whole series explains all
+    of the anomaly's deviation."""
+    usd = noisy_days("USD", 100.0, 0.05, {})
+    late = noisy_days("EUR", 50.0, 0.05, {20: 4.0}, seed=5).iloc[10:]  # starts on day 10
+    frame = pd.concat([usd, late], ignore_index=True).assign(direction="outbound")
+    found = spend_anomalies(frame)
+    eur = found[found["currency"] == "EUR"].iloc[0]
+    why = explain_anomaly(frame, eur, "direction")
+    assert why["baseline"].item() == pytest.approx(eur["baseline"])
+    assert why["excess"].item() == pytest.approx(eur["deviation"])
+    assert why["share"].item() == pytest.approx(1.0)
+
+
 def test_explain_anomaly_selects_the_series_of_the_row():
     frame, _ = campaign_messages()
     eur = frame.assign(currency="EUR", cost="1.0000")  # another currency, to be left out
