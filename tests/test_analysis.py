@@ -766,7 +766,7 @@ def test_explain_anomaly_sees_the_periods_spend_anomalies_saw():
     explanation uses the same days, so one value that is the whole series explains all
     of the anomaly's deviation."""
     usd = noisy_days("USD", 100.0, 0.05, {})
-    late = noisy_days("EUR", 50.0, 0.05, {20: 4.0}, seed=5).iloc[10:]  # starts on day 10
+    late = noisy_days("EUR", 50.0, 0.05, {24: 4.0}, seed=5).iloc[10:]  # starts on day 10
     frame = pd.concat([usd, late], ignore_index=True).assign(direction="outbound")
     found = spend_anomalies(frame)
     eur = found[found["currency"] == "EUR"].iloc[0]
