@@ -747,7 +747,7 @@ def test_explain_anomaly_names_the_values_behind_the_excess():
     for row in why.itertuples():
         mine = frame[frame[row.dimension] == row.value]
         daily = decimal_sums(mine, [day_of(mine["created_at"])])
-        assert row.cost == daily.get((day,), Decimal(0))
+        assert Decimal(str(row.cost)) == daily.get((day,), Decimal(0))  # any money dtype
         same = [float(v) for (d,), v in daily.items()
                 if pd.Timestamp(d).day_of_week == pd.Timestamp(day).day_of_week and d != day]
         assert row.baseline == pytest.approx(statistics.median(same))
@@ -875,6 +875,6 @@ def test_sandbox_campaign_day_is_the_anomaly_and_explained(sandbox_factory, sand
     assert why["value"].tolist()[1] == "outbound"
     campaign = msgs[(msgs["created_at"].dt.date == ledger.spike_day)
                     & (msgs["profile_name"] == why["value"].iloc[0])]
-    assert why["cost"].iloc[0] == sum(campaign[campaign["currency"] == "USD"]["cost"],
-                                      Decimal(0))
+    spent = sum(Decimal(str(v)) for v in campaign[campaign["currency"] == "USD"]["cost"])
+    assert Decimal(str(why["cost"].iloc[0])) == spent
     assert why["share"].iloc[0] > 0.8

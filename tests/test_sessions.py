@@ -400,7 +400,7 @@ def test_session_totals_cost_every_call_as_the_ledger_does(small_account):
     assert set(out["event_id"]) == set(calls["call_leg_id"])
     for row in out.itertuples():
         total, events = ledger_total(sb, key, row.event_id)
-        assert (row.total_cost, row.events) == (total, events)
+        assert (Decimal(str(row.total_cost)), row.events) == (total, events)
     # The root's own cost is the call's own cost, from the call record.
     own = dict(zip(calls["call_leg_id"], calls["cost"], strict=True))
     assert all(row.root_cost == own[row.event_id] for row in out.itertuples())
