@@ -29,10 +29,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import _catalog, _dates, _frames, _pagination
+from . import _catalog, _dates, _frames, _pagination, sessions
 from ._client import Client, get_client
 from ._dates import Moment
 from ._money import to_money
+from .errors import UnexpectedResponseError
 from .sessions import SessionTree
 
 __all__ = [
@@ -874,6 +875,8 @@ def session_totals(
         ``start``), before any request.
     NotFoundError
         The API knows no session for an id; the message names it.
+    UnexpectedResponseError
+        An answer that is not a session analysis (naming the request's path).
 
     Examples
     --------
@@ -907,11 +910,11 @@ def session_totals(
     ]  # every id checked before the first request
 
     def total(call: _catalog.Call) -> dict[str, Any]:
-        tree = SessionTree.from_response(_fetch(call, client))
-        return {"session_id": tree.session_id, "currency": tree.currency,
-                "total_cost": tree.total_cost,
-                "root_cost": tree.nodes["event_cost"].iloc[0] if len(tree.nodes) else None,
-                "events": tree.event_count, "products": ", ".join(tree.products)}
+        try:
+            head = sessions.summary(_fetch(call, client))  # no tree: one root, no records
+        except (TypeError, ValueError) as exc:
+            raise UnexpectedResponseError(call.path, str(exc)) from None
+        return {**head, "products": ", ".join(head["products"])}
 
     rows = _pagination.fetch_each(total, requests, concurrency=client.concurrency,
                                   progress=client.progress, desc="session totals",

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ._money import MONEY
 
-__all__ = ["SessionTree"]
+__all__ = ["SessionTree", "summary"]
 
 log = logging.getLogger("telnyx_analytics.sessions")
 
@@ -133,25 +133,16 @@ class SessionTree:
         ...                       "currency": "USD"}}}).session_id
         's'
         """
-        if not isinstance(payload, dict):
-            raise TypeError(f"payload: expected the decoded JSON object, got {type(payload)}")
-        for key in ("session_id", "cost", "root"):
-            if key not in payload:
-                raise ValueError(f"payload: no {key!r}; not a SessionAnalysisResponse")
-        cost = payload["cost"] or {}
-        total = parse_amount(cost.get("total"), "cost.total")
-        currency = str(cost.get("currency") or "")
-        meta = payload.get("meta") or {}
+        head = summary(payload)
         rows = list(_walk(payload["root"]))
-        event_count = int(meta.get("event_count", len(rows)))
-        products = [str(p) for p in meta.get("products") or dict.fromkeys(r["product"]
-                                                                            for r in rows)]
+        meta = payload.get("meta") or {}
         return cls(
-            session_id=str(payload["session_id"]),
-            total_cost=total,
-            currency=currency,
-            products=products,
-            event_count=event_count,
+            session_id=head["session_id"],
+            total_cost=head["total_cost"],
+            currency=head["currency"],
+            products=head["products"] if meta.get("products") else list(
+                dict.fromkeys(r["product"] for r in rows)),
+            event_count=int(meta.get("event_count", len(rows))),
             nodes=_nodes_frame(rows),
             raw=payload,
         )
@@ -274,6 +265,38 @@ class SessionTree:
         return (f"SessionTree(session_id={self.session_id!r}, total_cost={self.total_cost} "
                 f"{self.currency}, events={len(self.nodes)}/{self.event_count}, "
                 f"products={self.products})")
+
+
+def summary(payload: dict[str, Any]) -> dict[str, Any]:
+    """A session's totals from a ``SessionAnalysisResponse``, without walking its tree.
+
+    What many sessions need (``session_totals``), checked as :meth:`SessionTree.from_response`
+    checks it: ``session_id``, ``total_cost`` (exact ``Decimal``), ``currency``,
+    ``root_cost`` (the root event's own cost), ``events`` (``meta.event_count``; 1 when
+    absent) and ``products``.
+
+    >>> summary({"session_id": "s", "cost": {"total": "0.0568", "currency": "USD"},
+    ...          "root": {"cost": {"event_cost": "0.0018"}}})["total_cost"]
+    Decimal('0.056800')
+    """
+    if not isinstance(payload, dict):
+        raise TypeError(f"payload: expected the decoded JSON object, got {type(payload)}")
+    for key in ("session_id", "cost", "root"):
+        if key not in payload:
+            raise ValueError(f"payload: no {key!r}; not a SessionAnalysisResponse")
+    cost = payload["cost"] or {}
+    meta = payload.get("meta") or {}
+    root = payload["root"] if isinstance(payload["root"], dict) else {}
+    root_cost = (root.get("cost") or {}).get("event_cost")
+    return {
+        "session_id": str(payload["session_id"]),
+        "total_cost": parse_amount(cost.get("total"), "cost.total"),
+        "currency": str(cost.get("currency") or ""),
+        "root_cost": None if root_cost is None else parse_amount(root_cost,
+                                                                 "root.cost.event_cost"),
+        "events": int(meta.get("event_count", 1)),
+        "products": [str(p) for p in meta.get("products") or []],
+    }
 
 
 def _walk(root: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -509,6 +509,18 @@ def test_session_totals_bad_input_is_refused_before_any_request(hostile):
     assert server.seen == []
 
 
+def test_an_answer_that_is_not_a_session_is_an_unexpected_response(hostile):
+    from hostile import Answer
+
+    good = "00000000-0000-4000-8000-000000000001"
+    odd = "00000000-0000-4000-8000-000000000002"
+    server = hostile(lambda req: Answer.json(
+        {"data": []} if req.path.endswith(odd) else session_body(req.path.rsplit("/", 1)[-1])))
+    client = tx.Client("KEY_x", server.base_url, cache=False, progress=False)
+    with pytest.raises(tx.UnexpectedResponseError, match=f"{odd}.*session_id"):
+        tx.session_totals([good, odd], client=client)
+
+
 def test_an_unknown_session_names_its_id(small_account):
     client = small_account[2]
     missing = "00000000-0000-4000-8000-000000000042"
