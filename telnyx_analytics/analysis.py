@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -851,13 +851,15 @@ def spend_anomalies(
     >>> import pandas as pd
     >>> days = pd.date_range("2024-05-01", periods=14, freq="D", tz="UTC")
     >>> spend = ["100.00"] * 14
-    >>> spend[9], spend[4] = "550.00", "104.00"  # a spike, and a wobble too small to matter
+    >>> spend[9] = "550.00"
     >>> df = pd.DataFrame({"created_at": days, "cost": spend, "currency": "USD"})
     >>> a = spend_anomalies(df)
     >>> a["period"].dt.strftime("%Y-%m-%d").tolist(), a["kind"].tolist()
     (['2024-05-10'], ['spike'])
     >>> a[["deviation", "impact_pct"]].values.tolist()
     [[450.0, 450.0]]
+    >>> spend_anomalies(df, min_impact=500).empty  # unusual, but less than 500 off
+    True
     """
     by_cols = _as_list(by)
     _check_threshold("threshold", threshold)
@@ -916,7 +918,7 @@ def _check_threshold(name: str, value: Any) -> None:
         raise ValueError(f"{name}={value!r}: expected a number >= 0")
 
 
-def _impact_floors(min_impact: float | Mapping[str, float]) -> Any:
+def _impact_floors(min_impact: float | Mapping[str, float]) -> Callable[[str], float]:
     """``min_impact`` as a function of the currency; a bad amount raises here."""
     if not isinstance(min_impact, Mapping):
         _check_threshold("min_impact", min_impact)
