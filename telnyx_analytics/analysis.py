@@ -1043,9 +1043,10 @@ def explain_anomaly(
     excess = spend[at] - _loo_medians(spend, seasons)[at]
     parts = []
     for name in names:
-        labels = frame[name].astype(object).where(frame[name].notna(), "(missing)").astype(str)
-        split = cost_by(frame.assign(**{str(name): labels}), name, freq=freq, cost=cost,
-                        time=time)
+        labelled = frame.copy(deep=False)
+        labelled[name] = frame[name].astype(object).where(frame[name].notna(),
+                                                          "(missing)").astype(str)
+        split = cost_by(labelled, name, freq=freq, cost=cost, time=time)
         rows = []
         for value, part in split.groupby(name, sort=True):
             micros = _period_series(part, periods)

@@ -786,6 +786,8 @@ def test_explain_anomaly_selects_the_series_of_the_row():
     assert set(why["currency"].astype(str)) == {"USD"}
     alone = explain_anomaly(frame, usd, "message_type")
     assert why[["value", "cost"]].values.tolist() == alone[["value", "cost"]].values.tolist()
+    gappy = frame.assign(message_type=frame["message_type"].where(frame.index % 50 != 0))
+    assert "(missing)" in set(explain_anomaly(gappy, usd, "message_type", top=None)["value"])
     with pytest.raises(ValueError, match="currency: the frame has EUR, USD"):
         explain_anomaly(both, "2024-04-18", "message_type")
     with pytest.raises(ValueError, match="dimensions='nope'"):
