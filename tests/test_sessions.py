@@ -488,6 +488,20 @@ def test_session_totals_run_in_parallel_within_the_clients_concurrency(hostile):
     assert queries == {(("expand", "none"), ("include_children", "false"))}
 
 
+def test_session_totals_tell_the_api_when_each_call_started(hostile):
+    from hostile import Answer
+
+    server = hostile(lambda req: Answer.json(session_body(req.path.rsplit("/", 1)[-1])))
+    client = tx.Client("KEY_x", server.base_url, cache=False, progress=False)
+    calls = pd.DataFrame({
+        "call_leg_id": ["00000000-0000-4000-8000-000000000001",
+                        "00000000-0000-4000-8000-000000000002"],
+        "start_timestamp_utc": pd.to_datetime(["2024-05-01 10:00:00", None], utc=True)})
+    tx.session_totals(calls, client=client)
+    hints = {r.path.rsplit("/", 1)[-1][-1]: r.query.get("date_time") for r in server.seen}
+    assert hints == {"1": "2024-05-01T10:00:00Z", "2": None}
+
+
 def test_session_totals_bad_input_is_refused_before_any_request(hostile):
     from hostile import Answer
 
