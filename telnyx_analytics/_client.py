@@ -14,6 +14,7 @@ Client(base_url='http://127.0.0.1:9/v2', cache=False, concurrency=4)
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -25,7 +26,16 @@ from typing import Any
 import requests
 
 from . import _pagination
-from ._http import DEFAULT_BASE_URL, RetryPolicy, Transport, default_cache_path
+from ._http import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    RetryPolicy,
+    Transport,
+    api_key_header,
+    check_base_url,
+    default_cache_path,
+    redact_userinfo,
+)
 from ._pagination import Style
 
 __all__ = ["Client", "configure", "get_client"]
@@ -43,10 +53,13 @@ class Client:
     ----------
     api_key : str, optional
         The account's API key. Default: ``$TELNYX_API_KEY``. A missing key is an error at
-        the first request, naming ``TELNYX_API_KEY``.
+        the first request, naming ``TELNYX_API_KEY``; a key that cannot be a header value
+        (a line break, a space, a character outside ASCII) is an error here, which never
+        shows the key.
     base_url : str, optional
         Default: ``$TELNYX_BASE_URL``, else ``https://api.telnyx.com/v2``. Point it at a
-        sandbox (``sb.base_url``) to work without an account.
+        sandbox (``sb.base_url``) to work without an account. Plain ``http://`` is refused
+        except to a loopback address: the key never travels in clear.
     cache : path or bool, default True
         The SQLite file of the HTTP cache. ``True``: the default location (see
         :func:`telnyx_analytics._http.default_cache_path`; ``$TELNYX_ANALYTICS_CACHE``
@@ -56,7 +69,8 @@ class Client:
     max_retries : int, default 5
         Retries after the first attempt of a request.
     timeout : float, default 30
-        Seconds to wait for a connection and for each read.
+        Seconds one request may take, from connecting to the last byte of the answer
+        (a finite number > 0). Each attempt has this long; retries come on top.
     concurrency : int, default 4
         Pages of one listing fetched at once.
     progress : bool or None, default None
@@ -64,6 +78,9 @@ class Client:
     retry_policy : RetryPolicy, optional
         The waits between attempts (backoff from 0.5 s doubling to 8 s with jitter;
         ``Retry-After`` honoured up to 60 s).
+    download_timeout : float, default 600
+        Seconds one attempt at downloading a report file may take, body included
+        (``DEFAULT_DOWNLOAD_TIMEOUT``); a report file is larger than any API answer.
 
     Examples
     --------
@@ -86,23 +103,23 @@ class Client:
         concurrency: int = 4,
         progress: bool | None = None,
         retry_policy: RetryPolicy | None = None,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     ) -> None:
-        if api_key is not None and not isinstance(api_key, str):
-            raise TypeError(f"api_key must be a str or None, got {type(api_key).__name__}")
-        if api_key is None:
-            api_key = os.environ.get(API_KEY_ENV) or None
-        api_key = api_key.strip() if api_key else None
+        # First of all, the raw key leaves this frame's locals (a traceback rendered with
+        # its locals would print them): from here on api_key is the redacted header.
+        api_key, key_error = api_key_header(api_key, API_KEY_ENV)
+        if key_error is not None:
+            raise key_error
         if base_url is not None and not isinstance(base_url, str):
             raise TypeError(f"base_url must be a str or None, got {type(base_url).__name__}")
         base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        check_base_url(base_url)
         cache_path = _cache_path(cache)
         expire_seconds = _expire_seconds(expire_after)
         _check_int("max_retries", max_retries, 0)
         _check_int("concurrency", concurrency, 1)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        _check_seconds("timeout", timeout)
+        _check_seconds("download_timeout", download_timeout)
         if progress is not None and not isinstance(progress, bool):
             raise TypeError(f"progress must be True, False or None, got {progress!r}")
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
@@ -120,6 +137,7 @@ class Client:
             "max_retries": max_retries,
             "policy": retry_policy,
             "pool_size": concurrency,
+            "download_timeout": float(download_timeout),
         }
         try:
             self._transport = Transport(cache_path=cache_path, **settings)
@@ -160,13 +178,22 @@ class Client:
 
     @property
     def timeout(self) -> float:
-        """Seconds to wait for a connection and for each read."""
+        """Seconds one request may take, answer included."""
         return self._transport.timeout
 
+    @property
+    def download_timeout(self) -> float:
+        """Seconds one attempt at downloading a report file may take."""
+        return self._transport.download_timeout
+
     def __repr__(self) -> str:
+        if not hasattr(self, "_transport"):
+            # Shown in the traceback (with locals) of an error raised while building it;
+            # Python 3.11 renders locals without guarding their repr.
+            return "Client(<not built>)"
         cache = str(self.cache_path) if self.cache_path else False
         return (
-            f"Client(base_url={self.base_url!r}, cache={cache!r}, "
+            f"Client(base_url={redact_userinfo(self.base_url)!r}, cache={cache!r}, "
             f"concurrency={self.concurrency})"
         )
 
@@ -311,13 +338,22 @@ class Client:
         )
 
     def download(
-        self, url: str, dest: str | os.PathLike[str], *, expected_length: int | None = None
+        self,
+        url: str,
+        dest: str | os.PathLike[str],
+        *,
+        expected_length: int | None = None,
+        ends_with: bytes | None = None,
+        label: str | None = None,
     ) -> Path:
         """Save a report file (``report_url``, another origin) to ``dest``, whole.
 
-        Sent without the API key and without the cache; the length is checked against
-        ``Content-Length`` and ``expected_length``; a short or broken transfer is retried;
-        ``dest`` appears only once complete.
+        Sent without the API key and without the cache. The body is checked: its length
+        against ``Content-Length`` and ``expected_length``, a gzip stream to its end, and,
+        when the server announces no length, its last bytes against ``ends_with`` (a CSV's
+        ``b"\\n"``). A short, broken or slow transfer is retried (each attempt within
+        :attr:`download_timeout`), then raises ``APIConnectionError``
+        (``APITimeoutError`` when slow) naming ``label``; ``dest`` appears only once whole.
 
         Examples
         --------
@@ -331,7 +367,9 @@ class Client:
         >>> path.read_text().startswith('"phone_number"')
         True
         """
-        return self._transport.download(url, Path(dest), expected_length=expected_length)
+        return self._transport.download(
+            url, Path(dest), expected_length=expected_length, ends_with=ends_with, label=label
+        )
 
     # -- cache -----------------------------------------------------------------------------
 
@@ -374,6 +412,17 @@ class Client:
 def _check_int(name: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def _check_seconds(name: str, value: Any) -> None:
+    # NaN compares false with everything, and infinity is no limit at all.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
 
 
 def _cache_path(cache: Any) -> Path | None:

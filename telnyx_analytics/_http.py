@@ -28,13 +28,19 @@ import contextlib
 import email.utils
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import os
 import random
+import socket
+import sqlite3
 import sys
 import tempfile
+import threading
 import time
+import traceback
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,10 +50,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 import tenacity
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests_cache import CachedSession
 from requests_cache.policy import DEFAULT_IGNORED_PARAMS
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError
 
 from .errors import (
     APIConnectionError,
@@ -90,6 +98,15 @@ DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 CACHE_ENV = "TELNYX_ANALYTICS_CACHE"
 CACHE_FILE = "http_cache.sqlite"
 DOWNLOAD_CHUNK = 1 << 16
+#: Seconds one attempt at downloading a report file may take, body included (the
+#: ``download_timeout`` of a client): large reports take minutes, a stalled one no longer.
+DEFAULT_DOWNLOAD_TIMEOUT = 600.0
+# A download asks for gzip or nothing: a gzip stream says where it ends, so a file cut
+# short is seen; other encodings are not asked for, and an answer in one is refused.
+DOWNLOAD_ENCODINGS = "gzip"
+_GZIP_WBITS = zlib.MAX_WBITS | 16
+# What an unfinished download is named: ``.<file name>.<random>.part`` beside the file.
+PART_SUFFIX = ".part"
 
 # The key of the keyed hash that names an account inside cache keys. It need not be
 # secret: it only makes the fingerprint specific to this package, and an API key has far
@@ -238,8 +255,10 @@ def account_cache_key(request: Any, **_: Any) -> str:
     (True, False)
     """
     auth = request.headers.get("Authorization") or ""
-    key = auth.removeprefix("Bearer ").strip()
-    account = account_fingerprint(key) if key else "anonymous"
+    account = getattr(auth, "fingerprint", None)  # the transport's own header knows it
+    if account is None:
+        key = auth.removeprefix("Bearer ").strip()
+        account = account_fingerprint(key) if key else "anonymous"
     url = urlsplit(request.url or "")
     query = urlencode(sorted(parse_qsl(url.query, keep_blank_values=True)))
     body = request.body or b""
@@ -271,24 +290,237 @@ def default_cache_path() -> Path:
     return root / "telnyx-analytics" / CACHE_FILE
 
 
-class _Secret:
-    """Holds the API key so that no repr, str, vars() dump or traceback shows it."""
+class _Bearer(str):
+    """The ``Authorization`` header value ``Bearer <key>``, which no ``repr`` shows.
 
-    __slots__ = ("_value",)
+    requests, urllib3 and http.client hold header values in locals and dicts, and a
+    traceback rendered with its locals (pytest ``--showlocals``,
+    ``traceback.TracebackException(capture_locals=True)``) prints their ``repr``. This
+    value is the only form in which the transport keeps the key. It also carries the
+    account's fingerprint, so that cache keys need not hash the key again.
+    """
 
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
+    fingerprint: str
 
     def __repr__(self) -> str:
-        return "<redacted>"
-
-    __str__ = __repr__
+        return "'Bearer <redacted>'"
 
     def __reduce__(self) -> Any:
         raise TypeError("an API key is not pickled")
+
+
+def _bearer(api_key: str) -> _Bearer:
+    header = _Bearer(f"Bearer {api_key}")
+    header.fingerprint = account_fingerprint(api_key)
+    return header
+
+
+def api_key_header(value: Any, env: str) -> tuple[_Bearer | None, Exception | None]:
+    """The API key (``value``, else ``$env``) as a header value, or what is wrong with it.
+
+    Returns ``(header, None)``, ``(None, None)`` when there is no key (an error at the first
+    request), or ``(None, error)``. The error is returned, not raised, so that the caller
+    can drop the raw key from its own frame first (``api_key, error = api_key_header(
+    api_key, ...)``): a traceback rendered with its locals must not show it. The message
+    never quotes the key.
+
+    >>> header, error = api_key_header("KEY0123", "TELNYX_API_KEY")
+    >>> header, header == "Bearer KEY0123", error
+    ('Bearer <redacted>', True, None)
+    >>> print(api_key_header("KEY0123\\r\\nX-Evil: 1", "TELNYX_API_KEY")[1])  # doctest: +ELLIPSIS
+    api_key contains a line break (CR or LF); ... (the key is not shown)
+    """
+    source = "api_key"
+    if value is None:
+        source, value = f"${env}", os.environ.get(env)
+    elif not isinstance(value, str):
+        return None, TypeError(f"api_key must be a str or None, got {type(value).__name__}")
+    text = (value or "").strip()
+    if not text:
+        return None, None
+    problem = None
+    for char in text:
+        if char in "\r\n":
+            problem = "a line break (CR or LF)"
+        elif char < " " or char == "\x7f":
+            problem = "a control character"
+        elif char == " ":
+            problem = "a space"
+        elif char > "~":
+            problem = "a character outside ASCII (a pasted quote or dash?)"
+        if problem:
+            return None, ValueError(
+                f"{source} contains {problem}; an API key is printable ASCII without "
+                "spaces (the key is not shown)"
+            )
+    return _bearer(text), None
+
+
+def check_base_url(base_url: str) -> None:
+    """Refuse a base URL that would send the key in clear: plain ``http://`` is allowed
+    only to a loopback address (``localhost``, ``127.0.0.0/8``, ``::1``: a local sandbox).
+
+    >>> check_base_url("https://api.telnyx.com/v2"), check_base_url("http://127.0.0.1:8080/v2")
+    (None, None)
+    >>> check_base_url("http://api.example.com/v2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: base_url http://api.example.com/v2 would send the API key in clear: ...
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "base_url must be an http(s) URL such as https://api.telnyx.com/v2, got "
+            f"{redact_userinfo(base_url)!r}"
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(
+            f"base_url {redact_userinfo(base_url)} would send the API key in clear: plain "
+            "http:// is only allowed to a loopback address (localhost, 127.0.0.1, ::1); "
+            "use https://"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redact_userinfo(url: str) -> str:
+    """``url`` with a ``user:password@`` part replaced by ``***@``.
+
+    >>> redact_userinfo("https://me:s3cret@proxy.example/v2")
+    'https://***@proxy.example/v2'
+    >>> redact_userinfo("http://127.0.0.1:9/v2")
+    'http://127.0.0.1:9/v2'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _host(url: str) -> str:
+    """The host (and port) of a URL as an error names it: no user or password."""
+    return urlsplit(url).netloc.rpartition("@")[2] or url
+
+
+# -- whole-request deadlines --------------------------------------------------------------------
+
+# The deadline of the exchange running on this thread, which the connection below picks up.
+_exchange = threading.local()
+
+
+class _Deadline:
+    """A time limit on one whole exchange, answer body included.
+
+    requests' ``timeout`` bounds each socket operation, so a server trickling one byte a
+    second never trips it. When this limit passes, the socket carrying the exchange is
+    shut down, which ends any read blocked on it; :attr:`expired` then tells the sender
+    that the answer, even one that looks whole, is not to be trusted. The socket is handed
+    over by the connection when it starts reading the answer (:class:`_TimedHTTPConnection`),
+    so a cached answer costs no timer.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._sock: socket.socket | None = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self._timer is None:
+                self._timer = threading.Timer(max(0.0, self.ends - time.monotonic()), self._expire)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._sock is not None:
+                with contextlib.suppress(OSError):
+                    # The plain socket's shutdown, also for TLS: SSLSocket.shutdown would
+                    # first drop its TLS state under the reading thread.
+                    socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Deadline:
+        _exchange.deadline = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _exchange.deadline = None
+        with self._lock:
+            self._sock = None
+            if self._timer is not None:
+                self._timer.cancel()
+
+
+class _TimedHTTPConnection(urllib3.connection.HTTPConnection):
+    """A connection that hands its socket to this thread's :class:`_Deadline`."""
+
+    def getresponse(self) -> Any:  # type: ignore[override]
+        deadline = getattr(_exchange, "deadline", None)
+        if deadline is not None and self.sock is not None:
+            deadline.attach(self.sock)
+        return super().getresponse()
+
+
+class _TimedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    getresponse = _TimedHTTPConnection.getresponse  # type: ignore[assignment]
+
+
+class _TimedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _TimedHTTPConnection
+
+
+class _TimedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _TimedHTTPSConnection
+
+
+_TIMED_POOLS = {"http": _TimedHTTPPool, "https": _TimedHTTPSPool}
+
+
+class _TimedAdapter(HTTPAdapter):
+    """requests' adapter, on connections that honour :class:`_Deadline`."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _TIMED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS brings pools of its own
+            manager.pool_classes_by_scheme = _TIMED_POOLS
+        return manager
+
+
+def _clear_locals(exc: BaseException) -> None:
+    """Drop the locals of the finished frames in ``exc``'s tracebacks (and its causes').
+
+    Deep in requests, urllib3 and http.client, locals hold the request as bytes, key
+    included, where no ``repr`` can hide it; these frames are finished once the error
+    reaches the transport, and their locals are of no use to anyone reading the error.
+    """
+    pending, seen = [exc], set()
+    while pending:
+        err = pending.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        traceback.clear_frames(err.__traceback__)  # skips frames still running
+        pending += [err.__cause__, err.__context__]
+        pending += [arg for arg in err.args if isinstance(arg, BaseException)]
+        reason = getattr(err, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
 
 
 def decode_json(response: requests.Response) -> tuple[bool, Any]:
@@ -364,7 +596,7 @@ def cacheable(response: requests.Response) -> bool:
 
 def _mount_pool(session: requests.Session, pool_size: int) -> requests.Session:
     # One connection per parallel page fetch, kept alive across pages.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, pool_size))
+    adapter = _TimedAdapter(pool_connections=4, pool_maxsize=max(10, pool_size))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = _user_agent()
@@ -463,13 +695,15 @@ class Transport:
     expire_after : float or None
         Seconds a cached answer stays fresh (``None``: forever).
     timeout : float
-        Seconds to wait for a connection and for each read.
+        Seconds one request may take, answer included (also the limit of each read).
     max_retries : int
         Retries after the first attempt.
     policy : RetryPolicy
         Waits between attempts.
     pool_size : int
         Connections kept per host (at least the paging concurrency).
+    download_timeout : float
+        Seconds one attempt at a report download may take.
 
     Examples
     --------
@@ -490,10 +724,14 @@ class Transport:
         max_retries: int = 5,
         policy: RetryPolicy | None = None,
         pool_size: int = 10,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     ) -> None:
-        self._key = _Secret(api_key) if api_key else None
+        self._auth = api_key if isinstance(api_key, _Bearer) else (
+            _bearer(api_key) if api_key else None
+        )
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.download_timeout = download_timeout
         self.max_retries = max_retries
         self.policy = policy or RetryPolicy()
         self.expire_after = expire_after
@@ -502,7 +740,7 @@ class Transport:
         self._cached: CachedSession | None = None
         self.cache_path: Path | None = None
         if cache_path is not None:
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            cache_path = private_file(cache_path)
             self._cached = CachedSession(
                 str(cache_path),
                 backend="sqlite",
@@ -542,14 +780,14 @@ class Transport:
 
     def redact(self, text: str) -> str:
         """``text`` with the API key blanked out (for anything taken from a server)."""
-        if self._key is not None and self._key.reveal() in text:
-            return text.replace(self._key.reveal(), "<redacted>")
+        if self._auth is not None and self._auth[7:] in text:  # after "Bearer "
+            return text.replace(self._auth[7:], "<redacted>")
         return text
 
     @property
     def fingerprint(self) -> str | None:
         """The account's fingerprint in cache keys (``None`` without a key)."""
-        return account_fingerprint(self._key.reveal()) if self._key else None
+        return self._auth.fingerprint if self._auth else None
 
     # -- requests --------------------------------------------------------------------------
 
@@ -570,13 +808,13 @@ class Transport:
         """
         method = method.upper()
         url = self.url_for(path)
-        if self._key is None:
+        if self._auth is None:
             raise MissingAPIKeyError()
         query = clean_params(params)
         use_cache = cache and method == "GET" and self._cached is not None
         session = self._cached if use_cache else self._plain
         assert session is not None
-        headers = {"Authorization": f"Bearer {self._key.reveal()}"}
+        headers = {"Authorization": self._auth}
 
         def attempt(number: int) -> tuple[requests.Response, Any]:
             return self._send(session, method, url, query, json_body, headers, number)
@@ -594,22 +832,36 @@ class Transport:
         attempt: int,
     ) -> tuple[requests.Response, Any]:
         started = time.perf_counter()
+        deadline = _Deadline(self.timeout)
+        # No redirects: a redirect could carry the key off the base URL, and the reporting
+        # API answers its operations without any.
+        options = {
+            "params": params,
+            "json": json_body,
+            "headers": headers,
+            "timeout": self.timeout,
+            "allow_redirects": False,
+            "proxies": self._env.proxies(url),
+            "verify": self._env.verify,
+        }
         try:
-            # No redirects: a redirect could carry the key off the base URL, and the
-            # reporting API answers its operations without any.
-            response = session.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-                proxies=self._env.proxies(url),
-                verify=self._env.verify,
-            )
+            with deadline:
+                try:
+                    response = session.request(method, url, **options)
+                except sqlite3.Error as exc:
+                    if session is self._plain:
+                        raise
+                    # The cache file changed under us (another process cleared or
+                    # replaced it): this answer goes uncached rather than fail.
+                    log.warning("HTTP cache unavailable (%s): %s %s sent uncached",
+                                exc, method, display_url(url))
+                    response = self._plain.request(method, url, **options)
         except requests.RequestException as exc:
-            raise _connection_error(exc, method, display_url(url), attempt, self.timeout) from exc
+            raise _connection_error(
+                exc, method, url, display_url(url), attempt, self.timeout, deadline
+            ) from exc
+        if deadline.expired:  # an answer cut by the deadline can look whole: never trust it
+            raise _timeout_error(method, url, display_url(url), attempt, self.timeout)
         status = response.status_code
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -680,11 +932,24 @@ class Transport:
 
     # -- downloads -------------------------------------------------------------------------
 
-    def download(self, url: str, dest: Path, *, expected_length: int | None = None) -> Path:
+    def download(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        expected_length: int | None = None,
+        ends_with: bytes | None = None,
+        label: str | None = None,
+    ) -> Path:
         """Stream ``url`` (a report file on another origin) to ``dest``, whole or not at all.
 
-        Sent without the API key and without the cache; a short or broken transfer is
-        retried; the file appears at ``dest`` only once complete (temp file + rename).
+        Sent without the API key and without the cache. The body is checked: its length
+        against ``Content-Length`` and ``expected_length``, a gzip stream to its end, and,
+        when the server announces no length at all, its last bytes against ``ends_with``
+        (a CSV's line break). A short, broken or slow transfer is retried; each attempt
+        has :attr:`download_timeout` seconds. The file appears at ``dest`` only once whole
+        (a ``.part`` file, then a rename). ``label`` names the file in errors
+        (``"wdr report <id>"``).
         """
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
             raise ValueError(f"url must be an absolute http(s) URL, got {url!r}")
@@ -696,19 +961,28 @@ class Transport:
         dest.parent.mkdir(parents=True, exist_ok=True)
 
         def attempt(number: int) -> Path:
-            return self._download_once(url, dest, expected_length, number)
+            return self._download_once(url, dest, expected_length, ends_with, label, number)
 
         return self._retry("GET", attempt)
 
     def _download_once(
-        self, url: str, dest: Path, expected_length: int | None, attempt: int
+        self,
+        url: str,
+        dest: Path,
+        expected_length: int | None,
+        ends_with: bytes | None,
+        label: str | None,
+        attempt: int,
     ) -> Path:
         # A pre-signed link's query is a credential of its own: keep it out of messages.
         shown = display_url(url, query=False)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(
+            dir=dest.parent, prefix=f".{dest.name}.", suffix=PART_SUFFIX
+        )
         tmp = Path(tmp_name)
+        deadline = _Deadline(self.download_timeout)
         try:
-            with os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "wb") as out, deadline:
                 try:
                     # The plain session carries no Authorization header, and none is
                     # added here.
@@ -716,6 +990,7 @@ class Transport:
                         url,
                         stream=True,
                         timeout=self.timeout,
+                        headers={"Accept": "*/*", "Accept-Encoding": DOWNLOAD_ENCODINGS},
                         proxies=self._env.proxies(url),
                         verify=self._env.verify,
                     ) as response:
@@ -730,23 +1005,19 @@ class Transport:
                                 attempts=attempt,
                                 redact=self.redact,
                             )
-                        declared = response.headers.get("Content-Length")
-                        written = 0
-                        for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                            out.write(chunk)
-                            written += len(chunk)
-                        # Bytes as they came over the wire, before any Content-Encoding.
-                        received = response.raw.tell()
-                except requests.RequestException as exc:
-                    raise _connection_error(exc, "GET", shown, attempt, self.timeout) from exc
-            problem = None
-            if declared is not None and declared.isdigit() and received != int(declared):
-                problem = f"{received} of {declared} bytes announced by Content-Length"
-            elif expected_length is not None and written != expected_length:
-                problem = f"{written} of the {expected_length} bytes expected"
+                        written, problem = _save_body(response, out, expected_length, ends_with)
+                except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+                    raise _connection_error(
+                        exc, "GET", url, shown, attempt, self.timeout, deadline, label
+                    ) from exc
+            if deadline.expired:
+                raise _timeout_error("GET", url, shown, attempt, self.download_timeout, label)
             if problem:
                 raise APIConnectionError(
-                    f"download ended short: {problem}", method="GET", url=shown, attempts=attempt
+                    f"{label + ': ' if label else ''}download cut short: {problem}",
+                    method="GET",
+                    url=shown,
+                    attempts=attempt,
                 )
             os.replace(tmp, dest)
         finally:
@@ -776,10 +1047,22 @@ class Transport:
         return info
 
     def cache_clear(self) -> None:
-        """Empty the HTTP cache file (every account's answers in it)."""
-        if self._cached is not None:
-            self._cached.cache.clear()
-            log.info("cleared the HTTP cache at %s", self.cache_path)
+        """Empty the HTTP cache file (every account's answers in it).
+
+        Rows are deleted, the tables kept: requests-cache's own ``clear()`` drops them,
+        and another process reading the cache at that moment would meet "no such table".
+        """
+        if self._cached is None:
+            return
+        cache = self._cached.cache
+        for table in (cache.responses, cache.redirects):
+            with table.connection(commit=True) as con:
+                con.execute(f"DELETE FROM {table.table_name}")
+        try:
+            cache.responses.vacuum()  # give the space back
+        except sqlite3.Error as exc:  # another process is busy with the file: later, then
+            log.info("HTTP cache emptied but not compacted (%s)", exc)
+        log.info("cleared the HTTP cache at %s", self.cache_path)
 
     def close(self) -> None:
         """Close connections and the cache database."""
@@ -796,26 +1079,172 @@ def _cache_expiry(seconds: float | None) -> int | timedelta:
     return timedelta(seconds=seconds) if seconds > 0 else 0
 
 
+def _timeout_error(
+    method: str, url: str, shown: str, attempt: int, seconds: float, label: str | None = None
+) -> APITimeoutError:
+    return APITimeoutError(
+        f"{label + ': ' if label else ''}no complete answer from {_host(url)} within "
+        f"{seconds:g} s",
+        method=method,
+        url=shown,
+        attempts=attempt,
+    )
+
+
 def _connection_error(
-    exc: requests.RequestException, method: str, url: str, attempt: int, timeout: float
+    exc: BaseException,
+    method: str,
+    url: str,
+    shown: str,
+    attempt: int,
+    timeout: float,
+    deadline: _Deadline,
+    label: str | None = None,
 ) -> APIConnectionError:
+    """The typed error of a failed exchange, naming the host it was with."""
+    _clear_locals(exc)
+    if deadline.expired:
+        return _timeout_error(method, url, shown, attempt, deadline.seconds, label)
+    host = _host(url)
+    prefix = f"{label}: " if label else ""
     unsent = _never_sent(exc)
-    if isinstance(exc, requests.Timeout):
-        what = "no connection" if unsent else "no complete answer"
+    if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
+        what = f"no connection to {host}" if unsent else f"no answer from {host}"
         return APITimeoutError(
-            f"{what} within the {timeout:g} s timeout",
+            f"{prefix}{what} within the {timeout:g} s timeout",
             method=method,
-            url=url,
+            url=shown,
             attempts=attempt,
             unsent=unsent,
         )
     if unsent:
-        reason = "could not connect"
-    elif isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ConnectionError):
-        reason = "connection dropped before the answer was complete"
+        reason = f"could not connect to {host} ({_why(exc)})"
+    elif isinstance(
+        exc,
+        requests.exceptions.ChunkedEncodingError
+        | requests.ConnectionError
+        | urllib3.exceptions.ProtocolError,
+    ):
+        reason = f"the connection to {host} dropped before the answer was complete"
     else:
-        reason = f"request failed ({type(exc).__name__})"
-    return APIConnectionError(reason, method=method, url=url, attempts=attempt, unsent=unsent)
+        reason = f"request to {host} failed ({type(exc).__name__})"
+    return APIConnectionError(
+        prefix + reason, method=method, url=shown, attempts=attempt, unsent=unsent
+    )
+
+
+def _why(exc: BaseException) -> str:
+    """Why a connection could not be made, in a few words (the first cause that says)."""
+    pending: list[Any] = [exc]
+    for _ in range(12):  # a chain of a handful of wrapped errors
+        if not pending:
+            break
+        err = pending.pop(0)
+        if isinstance(err, NameResolutionError | socket.gaierror):
+            return "host name not found"
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(err, OSError) and err.strerror:
+            return err.strerror[:1].lower() + err.strerror[1:]
+        pending += [a for a in getattr(err, "args", ()) if isinstance(a, BaseException)]
+        pending += [getattr(err, "reason", None), err.__cause__, err.__context__]
+        pending = [e for e in pending if isinstance(e, BaseException)]
+    return type(exc).__name__
+
+
+def _save_body(
+    response: requests.Response, out: Any, expected_length: int | None, ends_with: bytes | None
+) -> tuple[int, str | None]:
+    """Write a streamed answer's body to ``out``; ``(bytes written, what is wrong or None)``.
+
+    The body is read as it came over the wire and decoded here, so that a gzip stream
+    that ends early is seen (urllib3's decoder returns what it has without a word).
+    """
+    raw = response.raw
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    decoder = None
+    if encoding in ("gzip", "x-gzip"):
+        decoder = zlib.decompressobj(_GZIP_WBITS)
+    elif encoding not in ("", "identity"):
+        return 0, f"the server used an encoding that was not asked for ({encoding!r})"
+    received = written = 0
+    last = b""
+    try:
+        for chunk in raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+            received += len(chunk)
+            data = chunk
+            if decoder is not None:
+                data = decoder.decompress(chunk)
+                while decoder.eof and decoder.unused_data:  # concatenated gzip members
+                    rest, decoder = decoder.unused_data, zlib.decompressobj(_GZIP_WBITS)
+                    data += decoder.decompress(rest)
+            if data:
+                out.write(data)
+                written += len(data)
+                last = (last + data)[-len(ends_with or b"x"):]
+    except zlib.error as exc:
+        return written, f"the gzip stream is corrupt ({exc})"
+    declared = response.headers.get("Content-Length", "")
+    if declared.strip().isdigit() and received != int(declared):
+        return written, f"{received} of {declared} bytes announced by Content-Length"
+    if decoder is not None and not decoder.eof:
+        return written, f"the gzip stream ended early ({received} bytes received)"
+    if expected_length is not None and written != expected_length:
+        return written, f"{written} of the {expected_length} bytes expected"
+    unbounded = not declared.strip() and not raw.chunked and decoder is None
+    if unbounded and ends_with and not last.endswith(ends_with):
+        # Without a length, the end of the body is where the connection closed: a file
+        # that stops mid-line was cut.
+        return written, (
+            f"no length announced, and the body ({written} bytes) does not end with "
+            f"{ends_with!r}"
+        )
+    return written, None
+
+
+def remove_orphan_parts(folder: Path, *, older_than: float) -> int:
+    """Delete the ``.part`` files of downloads in ``folder`` untouched for ``older_than`` s.
+
+    A live download writes its part file as bytes arrive and ends by its deadline; one
+    left behind by a killed process is an orphan. Returns how many were removed.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".r.csv.x1.part").write_bytes(b"a"), (folder / "r.csv").write_bytes(b"b")
+    >>> remove_orphan_parts(folder, older_than=0), sorted(p.name for p in folder.iterdir())
+    (1, ['r.csv'])
+    """
+    removed = 0
+    now = time.time()
+    for part in folder.glob(f".*{PART_SUFFIX}"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to remove
+            if now - part.stat().st_mtime >= older_than:
+                part.unlink()
+                removed += 1
+    if removed:
+        log.info("removed %d unfinished download(s) left in %s", removed, folder)
+    return removed
+
+
+def private_file(path: Path) -> Path:
+    """Create (or restrict) the SQLite file of a cache as readable by its owner only.
+
+    SQLite gives the ``-wal`` and ``-shm`` files it adds the database file's permissions,
+    so restricting this one restricts them too. A default cache directory that does not
+    exist yet is created for the owner only as well. Returns the path requests-cache will
+    use (``.sqlite`` added to a name without a suffix, as it does).
+    """
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_name(path.name + ".sqlite")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):  # absent, or another user's file
+            if name.exists() and name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+    return path
 
 
 def _never_sent(exc: BaseException) -> bool:

@@ -610,19 +610,34 @@ def _run_cache_info(args: argparse.Namespace) -> int:
     with client:
         info = client.cache_info()
     files = _kept_files(client.cache_path)
+    parts = _kept_files(client.cache_path, unfinished=True)
     print(f"path: {info['path']}")
     print(f"size: {_size(int(info['size_bytes']))}")
     print(f"entries: {info['responses']:,}")
-    print(f"report files: {len(files):,} ({_size(sum(f.stat().st_size for f in files))})")
+    print(f"report files: {len(files):,} ({_size(_total_size(files))})")
+    # Left by an interrupted download (or one running now); removed by the next download
+    # into the same folder once stale, and by `cache clear`.
+    print(f"unfinished downloads: {len(parts):,} ({_size(_total_size(parts))})")
     return 0
 
 
-def _kept_files(cache_path: Path | None) -> list[Path]:
-    """The finished report CSVs kept beside the cache file."""
+def _kept_files(cache_path: Path | None, *, unfinished: bool = False) -> list[Path]:
+    """The finished report CSVs kept beside the cache file (or the unfinished ``.part``
+    files of downloads)."""
+    from ._http import PART_SUFFIX
     from .reports import kept_reports_dir
 
     folder = kept_reports_dir(cache_path)
-    return sorted(folder.rglob("*.csv")) if folder is not None and folder.is_dir() else []
+    pattern = f".*{PART_SUFFIX}" if unfinished else "*.csv"
+    return sorted(folder.rglob(pattern)) if folder is not None and folder.is_dir() else []
+
+
+def _total_size(files: list[Path]) -> int:
+    total = 0
+    for file in files:
+        with suppress(OSError):  # removed meanwhile (a download finished)
+            total += file.stat().st_size
+    return total
 
 
 def _run_cache_clear(args: argparse.Namespace) -> int:
@@ -640,7 +655,9 @@ def _run_cache_clear(args: argparse.Namespace) -> int:
     files = _kept_files(client.cache_path)
     folder = kept_reports_dir(client.cache_path)
     if folder is not None and folder.is_dir():
-        shutil.rmtree(folder)
+        # A download finishing meanwhile in another process may race the walk: what
+        # it adds is not this command's failure.
+        shutil.rmtree(folder, ignore_errors=True)
     print(f"cleared {before:,} entries from {client.cache_path}")
     print(f"removed {len(files):,} kept report files")
     return 0

@@ -59,8 +59,14 @@ import pyarrow as pa
 from . import _catalog, _frames
 from ._client import Client, get_client
 from ._dates import Moment
+from ._http import remove_orphan_parts
 from ._progress import progress_bar
-from .errors import NotFoundError, ReportFailedError, ReportTimeoutError
+from .errors import (
+    NotFoundError,
+    ReportFailedError,
+    ReportTimeoutError,
+    UnexpectedResponseError,
+)
 from .records import _fetch
 
 __all__ = ["KINDS", "cdrs", "create", "delete", "download", "get", "list", "read", "wait"]
@@ -335,42 +341,103 @@ def download(
     report_id = _id_of(k, report_or_id)
     target = _target(path, report_id)
     client = get_client(client)
-    store = _Store.of(client)
-    kept = store.file(k.name, report_id)
-    if kept is not None and kept.exists():
-        try:
-            df = _frames.csv_to_frame(kept, k.csv_schema)
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            # A kept file that no longer parses (damaged on disk) is fetched again.
-            log.warning("%s report %s: kept file unreadable (%s); downloading it again",
-                        k.name, report_id, exc)
-            kept.unlink(missing_ok=True)
-        else:
-            log.info("%s report %s read from %s (no download)", k.name, report_id, kept)
-            if target is not None:
-                shutil.copyfile(kept, target)
-            return df
-
     report = dict(report_or_id) if isinstance(report_or_id, Mapping) else None
+    # A bare id is looked up: the kept file is chosen by what the report asked for.
     if report is None or _status(report) != "complete" or not report.get(k.url_field):
         report = get(k.name, report_id, client=client)
     if _status(report) != "complete":
         report = wait(k.name, report_id, client=client)
+    return _report_frame(k, report, target, client)
+
+
+def _report_frame(
+    k: _catalog.ReportKind, report: Mapping[str, Any], target: Path | None, client: Client
+) -> pd.DataFrame:
+    """A complete report's typed frame: from the kept file, else downloaded and checked."""
+    report_id = str(report.get("id"))
+    store = _Store.of(client)
+    kept = store.file(k.name, report)
+    if kept is not None and kept.exists():
+        df = _read_kept(k, report_id, kept, target)
+        if df is not None:
+            return df
     url = report.get(k.url_field)
     if not isinstance(url, str) or not url:
-        raise ValueError(f"{k.name} report {report_id} is complete but has no {k.url_field}.")
-
+        raise UnexpectedResponseError(
+            f"{k.name} report {report_id}", "complete, but without a file to download",
+            field=k.url_field,
+        )
+    label = f"{k.name} report {report_id}"
     with tempfile.TemporaryDirectory(prefix="telnyx-report-") as scratch:
         dest = kept or target or Path(scratch) / f"{report_id}.csv"
+        remove_orphan_parts(dest.parent, older_than=client.download_timeout)
         try:
-            client.download(url, dest)
+            # A CSV ends with a line break: without a length, that is how a cut is seen.
+            client.download(url, dest, ends_with=b"\n", label=label)
         except NotFoundError:
             # The file expired between the poll and the download: say which report.
             raise ReportFailedError(k.name, report_id, status="expired", report=report) from None
+        try:
+            df = _parse(k, report_id, dest)
+            _check_rows(k, report, df)
+        except UnexpectedResponseError:
+            dest.unlink(missing_ok=True)  # nothing wrong is kept
+            raise
         if target is not None and dest != target:
             shutil.copyfile(dest, target)
-        log.info("%s report %s downloaded (%d bytes)", k.name, report_id, dest.stat().st_size)
-        return _frames.csv_to_frame(dest, k.csv_schema)
+        log.info("%s downloaded (%d bytes)", label, dest.stat().st_size)
+        return df
+
+
+def _read_kept(
+    k: _catalog.ReportKind, report_id: str, kept: Path, target: Path | None
+) -> pd.DataFrame | None:
+    """The frame of a kept report file, or ``None`` when it no longer parses (it is then
+    removed, to be fetched again)."""
+    try:
+        df = _parse(k, report_id, kept)
+    except (OSError, UnexpectedResponseError) as exc:
+        log.warning("%s report %s: kept file unreadable (%s); downloading it again",
+                    k.name, report_id, exc)
+        kept.unlink(missing_ok=True)
+        return None
+    log.info("%s report %s read from %s (no download)", k.name, report_id, kept)
+    if target is not None:
+        shutil.copyfile(kept, target)
+    return df
+
+
+def _parse(k: _catalog.ReportKind, report_id: str, file: Path) -> pd.DataFrame:
+    """A report file as the kind's frame; a file that is no CSV of it is an
+    ``UnexpectedResponseError`` naming the report."""
+    where = f"{k.name} report {report_id}"
+    try:
+        return _frames.csv_to_frame(file, k.csv_schema)
+    except UnexpectedResponseError as exc:
+        raise UnexpectedResponseError(
+            where, exc.reason, field=exc.field, record=exc.record
+        ) from exc
+    except (ValueError, pa.ArrowException) as exc:
+        raise UnexpectedResponseError(where, f"the file is not a readable CSV ({exc})") from exc
+
+
+# Kinds whose complete report also carries its rows as JSON ``result`` (the legacy usage
+# kinds as ``{"records": [...]}``): the file must hold as many rows. Number-lookup results
+# are totals per user, not the file's rows.
+_ROWS_IN_RESULT = frozenset({"mdr_usage", "mdr_usage_legacy", "cdr_usage_legacy"})
+
+
+def _check_rows(k: _catalog.ReportKind, report: Mapping[str, Any], df: pd.DataFrame) -> None:
+    """The parsed rows must match the record count the report's own answer gives."""
+    if k.name not in _ROWS_IN_RESULT:
+        return
+    result = report.get("result")
+    rows = result.get("records") if isinstance(result, Mapping) else result
+    if isinstance(rows, builtins.list) and len(rows) != len(df):
+        raise UnexpectedResponseError(
+            f"{k.name} report {report.get('id')}",
+            f"the report's result holds {len(rows)} records but its file {len(df)} rows",
+        )
 
 
 def read(
@@ -429,15 +496,18 @@ def read(
     if max_age:
         reused = store.recent(k.name, key, max_age)
         if reused is not None:
-            log.info("%s: reusing finished report %s (same parameters)", k.name, reused)
-            return download(k.name, reused, path=path, client=client)
+            report_id, kept = reused
+            log.info("%s: reusing finished report %s (same parameters)", k.name, report_id)
+            df = _read_kept(k, report_id, kept, _target(path, report_id))
+            if df is not None:
+                return df
     report = _unwrap(_fetch(call, client), k)
     report_id = str(report.get("id"))
     log.info("%s report %s requested", k.name, report_id)
     if _status(report) != "complete":
         report = wait(k.name, report_id, timeout=timeout, poll=poll, client=client)
-    df = download(k.name, report, path=path, client=client)
-    store.remember(k.name, key, report_id)
+    df = _report_frame(k, report, _target(path, report_id), client)
+    store.remember(k.name, key, report)
     return df
 
 
@@ -519,15 +589,44 @@ def kept_reports_dir(cache_path: Path | None) -> Path | None:
     return cache_path.with_name(cache_path.stem + KEPT_SUFFIX)
 
 
+# Fields of a report request that change while it runs; the others say what it asked for.
+_VOLATILE_FIELDS = frozenset({"status", "updated_at", "report_url", "url", "result", "retry"})
+
+
+def _params_key(report: Mapping[str, Any]) -> str:
+    """What a report request asked for, as the API describes it (window, filters, creation
+    time...): every field of it but those that change while it runs, hashed.
+
+    >>> a = {"id": "r1", "start_time": "2024-05-01T00:00:00Z", "status": 1}
+    >>> _params_key(a) == _params_key({**a, "status": 2, "report_url": "https://x/y.csv"})
+    True
+    >>> _params_key(a) == _params_key({**a, "start_time": "2024-04-01T00:00:00Z"})
+    False
+    """
+    fixed = {key: value for key, value in report.items() if key not in _VOLATILE_FIELDS}
+    text = json.dumps(fixed, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _private_dir(path: Path) -> Path:
+    """``path`` as a folder readable by its owner only (created so, or restricted)."""
+    path.mkdir(mode=0o700, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
 class _Store:
     """Finished report files of one account, next to the HTTP cache.
 
-    ``<cache name>-reports/<account>/<kind>/<report id>.csv`` (see :func:`kept_reports_dir`),
-    and per kind an
-    ``index.json`` of the reports :func:`read` requested (parameters -> id, time). The
-    account part (a hash of the base URL and the key's fingerprint, never the key) keeps
-    accounts and sandboxes apart: report ids are unique per account, not per machine.
-    Without an HTTP cache (``cache=False``), nothing is kept.
+    ``<cache name>-reports/<account>/<kind>/<report id>-<parameters>.csv`` (see
+    :func:`kept_reports_dir`), and per kind an ``index.json`` of the reports :func:`read`
+    requested (parameters -> id, file, time). The account part (a hash of the base URL
+    and the key's fingerprint, never the key) keeps accounts and sandboxes apart; the
+    parameters part (:func:`_params_key`) keeps a report id that a server hands out again
+    (a sandbox restarted on the same port) from returning another window's rows. Folders
+    and files are readable by their owner only: they hold billing data. Without an HTTP
+    cache (``cache=False``), nothing is kept.
     """
 
     def __init__(self, root: Path | None) -> None:
@@ -542,12 +641,20 @@ class _Store:
         tag = hashlib.sha256(f"{client.base_url}|{account}".encode()).hexdigest()[:16]
         return cls(kept_reports_dir(Path(cache)) / tag)
 
-    def file(self, kind: str, report_id: str) -> Path | None:
+    def _folder(self, kind: str) -> Path | None:
         if self.root is None:
             return None
-        path = self.root / kind / f"{report_id}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        folder = self.root / kind
+        if not folder.is_dir():
+            for path in (self.root.parent, self.root, folder):
+                _private_dir(path)
+        return folder
+
+    def file(self, kind: str, report: Mapping[str, Any]) -> Path | None:
+        folder = self._folder(kind)
+        if folder is None:
+            return None
+        return folder / f"{report.get('id')}-{_params_key(report)}.csv"
 
     def _index_path(self, kind: str) -> Path | None:
         return None if self.root is None else self.root / kind / "index.json"
@@ -563,31 +670,37 @@ class _Store:
         path = self._index_path(kind)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(kind)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(index))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(index))
         os.replace(tmp, path)
 
-    def recent(self, kind: str, key: str, max_age: float) -> str | None:
+    def recent(self, kind: str, key: str, max_age: float) -> tuple[str, Path] | None:
+        """The report id and kept file of a request with these parameters, if fresh."""
         entry = self._index(kind).get(key)
-        if not entry or time.time() - float(entry.get("at", 0)) > max_age:
+        folder = self._folder(kind)
+        if not isinstance(entry, dict) or folder is None or not entry.get("file"):
             return None
-        report_id = str(entry.get("id"))
-        file = self.file(kind, report_id)
-        return report_id if file is not None and file.exists() else None
+        if time.time() - float(entry.get("at", 0)) > max_age:
+            return None
+        file = folder / Path(str(entry["file"])).name
+        return (str(entry.get("id")), file) if file.exists() else None
 
-    def remember(self, kind: str, key: str, report_id: str) -> None:
-        if self.root is None:
+    def remember(self, kind: str, key: str, report: Mapping[str, Any]) -> None:
+        file = self.file(kind, report)
+        if file is None:
             return
         index = self._index(kind)
-        index[key] = {"id": report_id, "at": time.time()}
+        index[key] = {"id": str(report.get("id")), "file": file.name, "at": time.time()}
         self._save(kind, index)
 
     def forget(self, kind: str, report_id: str) -> None:
-        if self.root is None:
+        folder = self._folder(kind)
+        if folder is None:
             return
-        file = self.file(kind, report_id)
-        if file is not None:
+        for file in folder.glob(f"{report_id}-*.csv"):
             file.unlink(missing_ok=True)
         index = self._index(kind)
         kept = {k: v for k, v in index.items() if v.get("id") != report_id}

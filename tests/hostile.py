@@ -36,6 +36,16 @@ class Seen:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Sent:
+    """How an answer's body went out: ``whole`` is False when the client hung up first
+    (``body_bytes`` of the body, after any cut the answer asked for, were written)."""
+
+    path: str
+    body_bytes: int
+    whole: bool
+
+
 @dataclass
 class Answer:
     """What the server sends back.
@@ -80,6 +90,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _RequestHandler)
         self.answer = handler
         self.seen: list[Seen] = []
+        self.sent: list[Sent] = []
         self.lock = threading.Lock()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -124,15 +135,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if answer.reset_after is not None:
             data = data[: answer.reset_after]
+        written = 0
         try:
             if answer.trickle:
                 for i in range(len(data)):
                     self.wfile.write(data[i : i + 1])
                     self.wfile.flush()
+                    written += 1
                     time.sleep(answer.trickle)
             else:
                 self.wfile.write(data)
                 self.wfile.flush()
+                written = len(data)
             if answer.reset_after is not None:
                 # Drop the connection hard (RST) rather than a clean close.
                 self.connection.setsockopt(
@@ -140,6 +154,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        with self.server.lock:
+            self.server.sent.append(Sent(path, written, written == len(data)))
 
     do_GET = do_POST = do_DELETE = _serve
 
@@ -161,6 +177,12 @@ class HostileServer:
     def seen(self) -> list[Seen]:
         with self._server.lock:
             return list(self._server.seen)
+
+    @property
+    def sent(self) -> list[Sent]:
+        """The answers' bodies as they went out, in order of completion."""
+        with self._server.lock:
+            return list(self._server.sent)
 
     def set_handler(self, handler: Handler) -> None:
         self._server.answer = handler
