@@ -27,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import hashlib
+import heapq
 import hmac
 import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -431,19 +433,23 @@ class _Deadline:
         self.ends = time.monotonic() + seconds
         self.expired = False
         self._sock: socket.socket | None = None
-        self._timer: threading.Timer | None = None
+        self._watched = False
+        self._done = False
         self._lock = threading.Lock()
 
     def attach(self, sock: socket.socket) -> None:
         with self._lock:
             self._sock = sock
-            if self._timer is None:
-                self._timer = threading.Timer(max(0.0, self.ends - time.monotonic()), self._expire)
-                self._timer.daemon = True
-                self._timer.start()
+            watch = not self._watched
+            self._watched = True
+        if watch:
+            _watchdog.watch(self)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """End the exchange now (the watchdog calls it when the time is up)."""
         with self._lock:
+            if self._done:
+                return
             self.expired = True
             if self._sock is not None:
                 with contextlib.suppress(OSError):
@@ -459,8 +465,44 @@ class _Deadline:
         _exchange.deadline = None
         with self._lock:
             self._sock = None
-            if self._timer is not None:
-                self._timer.cancel()
+            self._done = True
+
+
+class _Watchdog:
+    """One daemon thread that expires the deadlines that come due.
+
+    A timer thread per request would cost a thread start on every page fetched; here a
+    request costs a push on a heap. Finished deadlines stay on the heap until their time
+    and are then dropped (``expire`` does nothing once the exchange is over).
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (deadline.ends, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():  # first use, or a fork
+                self._thread = threading.Thread(
+                    target=self._run, name="telnyx-analytics-deadlines", daemon=True
+                )
+                self._thread.start()
+            if self._heap[0][2] is deadline:  # due before the one the thread waits for
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._wake.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                _, _, due = heapq.heappop(self._heap)
+            due.expire()  # outside the heap's lock: it takes the deadline's own
+
+
+_watchdog = _Watchdog()
 
 
 class _TimedHTTPConnection(urllib3.connection.HTTPConnection):
