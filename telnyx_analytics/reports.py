@@ -42,6 +42,7 @@ kept (files go to ``path=`` or a temporary directory).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 import json
 import logging
@@ -370,7 +371,8 @@ def _report_frame(
     label = f"{k.name} report {report_id}"
     with tempfile.TemporaryDirectory(prefix="telnyx-report-") as scratch:
         dest = kept or target or Path(scratch) / f"{report_id}.csv"
-        remove_orphan_parts(dest.parent, older_than=client.download_timeout)
+        if kept is not None:  # the store's own folder: no file there is anyone else's
+            remove_orphan_parts(kept.parent, older_than=client.download_timeout)
         try:
             # A CSV ends with a line break: without a length, that is how a cut is seen.
             client.download(url, dest, ends_with=b"\n", label=label)
@@ -612,7 +614,8 @@ def _private_dir(path: Path) -> Path:
     """``path`` as a folder readable by its owner only (created so, or restricted)."""
     path.mkdir(mode=0o700, exist_ok=True)
     if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+        with contextlib.suppress(OSError):  # not ours to change: leave it as it is
+            path.chmod(0o700)
     return path
 
 

@@ -52,7 +52,8 @@ class Answer:
 
     ``length`` overrides the announced ``Content-Length`` (``None``: the true length;
     ``-1``: no header at all, the body ends when the connection closes). ``trickle``
-    sends the body one byte every ``trickle`` seconds. ``reset_after`` closes the
+    sends the body one byte every ``trickle`` seconds (with ``trickle_head``, the status
+    line and headers as well). ``reset_after`` closes the
     connection after that many body bytes. ``gzip`` compresses the body and, with
     ``gzip_cut``, drops that many bytes from the end of the compressed stream.
     """
@@ -62,6 +63,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     length: int | None = None
     trickle: float | None = None
+    trickle_head: bool = False
     reset_after: int | None = None
     gzip: bool = False
     gzip_cut: int = 0
@@ -132,11 +134,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if answer.length == -1 or answer.reset_after is not None:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
         if answer.reset_after is not None:
             data = data[: answer.reset_after]
         written = 0
         try:
+            if answer.trickle and answer.trickle_head:
+                # The status line and headers too, byte by byte (BaseHTTPRequestHandler
+                # buffers them until end_headers; they are taken from that buffer).
+                self._headers_buffer.append(b"\r\n")
+                head, self._headers_buffer = b"".join(self._headers_buffer), []
+                for i in range(len(head)):
+                    self.wfile.write(head[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(answer.trickle)
+            else:
+                self.end_headers()
             if answer.trickle:
                 for i in range(len(data)):
                     self.wfile.write(data[i : i + 1])

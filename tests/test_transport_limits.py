@@ -73,6 +73,17 @@ def test_an_answer_trickling_one_byte_at_a_time_ends_at_the_timeout(hostile) -> 
         assert not sent.whole and sent.body_bytes < len(body) // 2
 
 
+def test_headers_trickling_one_byte_at_a_time_end_at_the_timeout(hostile) -> None:
+    # The deadline covers the whole answer: its status line and headers as well.
+    answer = Answer.json({"data": []}, headers={"X-Padding": "p" * 300}, trickle=0.01,
+                         trickle_head=True)
+    srv = hostile(lambda req: answer)
+    with pytest.raises(APITimeoutError, match="within 1 s"):
+        client(srv.base_url, timeout=1, max_retries=0).get_json("/reports/wdrs")
+    wait_for(lambda: len(srv.sent) == 1, "the attempt ended on the server")
+    assert srv.sent[0].body_bytes == 0
+
+
 def test_a_report_download_has_its_own_deadline(hostile, tmp_path: Path) -> None:
     csv = b'"id","cost"\n' + b'"x","1.0"\n' * 300
     srv = hostile(lambda req: Answer.raw(csv, "text/csv", trickle=0.005))
