@@ -25,10 +25,11 @@ Parameters use the fetchers' vocabulary: ``start`` and ``end``, friendly enum na
 and filters; they are checked before anything is sent.
 
 Finished downloads are kept on disk, next to the HTTP cache file, under
-``<cache name>-reports/<account>/<kind>/<report id>.csv``: reading a report again costs no download,
-and :func:`read` with the same parameters within ``max_age`` seconds reuses the finished
-report instead of requesting a new one. With ``cache=False`` on the client nothing is
-kept (files go to ``path=`` or a temporary directory).
+``<cache name>-reports/<account>/<kind>/<report id>-<parameters>.csv`` (see :class:`_Store`):
+reading a report again costs no download, and :func:`read` with the same parameters
+within ``max_age`` seconds reuses the finished report instead of requesting a new one.
+With ``cache=False`` on the client nothing is kept (files go to ``path=`` or a temporary
+directory).
 
 >>> import telnyx_analytics as tx
 >>> from telnyx_analytics.sandbox import serve
@@ -309,10 +310,13 @@ def download(
 ) -> pd.DataFrame:
     """Fetch a finished report's CSV and parse it into the kind's typed frame.
 
-    The file is fetched from ``report_url`` (another origin: the API key is not sent),
-    its length verified, a short transfer retried. It is kept on disk by report id, so a
-    second download of the same report reads the file instead of fetching it. A report
-    that is still pending is waited for first.
+    The file is fetched from ``report_url`` (another origin: the API key is not sent)
+    and checked before it counts: its length, a gzip stream to its end, a final line
+    break when no length was announced, and, where the report lists its rows
+    (``result``), their number. A file cut short is retried. It is kept on disk by report
+    id and what the report asked for, so a second download of the same report reads the
+    file instead of fetching it (given a bare id, after one look-up of the report). A
+    report that is still pending is waited for first.
 
     Parameters
     ----------
@@ -330,6 +334,17 @@ def download(
     -------
     DataFrame
         The report's columns, typed (docs/frames.md, "Report CSVs").
+
+    Raises
+    ------
+    APIConnectionError
+        The file did not arrive whole after the retries (``APITimeoutError``: not within
+        the client's ``download_timeout``); the message names the kind and the id.
+    UnexpectedResponseError
+        The file arrived whole but is no CSV of the kind, or holds another number of rows
+        than the report lists.
+    ReportFailedError
+        The report failed, or its file expired before the download.
 
     Examples
     --------
