@@ -1,13 +1,16 @@
 """The 44 operations of the Telnyx reporting API, as data.
 
-Each :class:`Operation` row says where an operation lives (method, path), how it pages,
-how the one ``start``/``end`` vocabulary reaches it (``start_date``, ``start_time``,
-``startDate``, ``filter[occurred_at][gte]``), which arguments it takes under which
-friendly names (and the wire names and legacy integer codes they become), and which
-frame schema (``_frames.SCHEMAS``) its records have. One function, :func:`prepare`, walks
-a row: it checks every argument *before* anything is sent and builds the request. The
-engines that send it are in ``records.py`` (synchronous) and ``reports.py`` (report
-requests); adding an endpoint is adding a row here.
+Each :class:`Operation` row says where an operation lives (method, path), how it pages
+(a :class:`Pager`: its parameter names), how the one ``start``/``end`` vocabulary
+reaches it (``start_date``, ``start_time``, ``startDate``, ``filter[occurred_at][gte]``),
+which arguments it takes under which friendly names (and the wire names and legacy
+integer codes they become), what to take from its answer (an :class:`Answer`, the data
+selector), and which frame schema (``_frames.SCHEMAS``) its records have. One function,
+:func:`prepare`, walks a row's request side: it checks every argument *before* anything
+is sent. :meth:`Answer.take` walks its answer side: it checks the answer's shape and
+takes what the operation returns. The one engine that sends requests and walks pages is
+``_engine.py``; adding an endpoint is adding a row here
+(docs/contributing/adding-an-endpoint.md).
 
 The enum values are those of Telnyx's OpenAPI description (``reports.yml``);
 ``tests/test_catalog.py`` checks them, and the 44 (method, path) pairs, against it.
@@ -30,9 +33,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from . import _dates
+from .errors import UnexpectedResponseError
 
 Where = Literal["query", "body", "path"]
-Paging = Literal["number", "legacy", "cursor"]
+Shape = Literal["records", "object", "first", "groups"]
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # Path segments we put into a URL must not be able to change the path.
@@ -78,8 +82,238 @@ class Window:
     required: bool = True
     max_span: pd.Timedelta | None = None  # longer windows are split by the engine
     # The API takes only one bound (call events: "only one filter[occurred_at] can be
-    # passed"): the start is sent and the caller trims records after the end.
+    # passed"): the start is sent, and the engine reads the records (in time order) up to
+    # the first past the end and trims those after it. ``time_field`` is their time.
     one_bound: bool = False
+    time_field: str | None = None
+
+
+@dataclass(frozen=True)
+class Pager:
+    """How an operation pages, as data: the names of its paging parameters.
+
+    Numbered paging (``number`` set) asks for page 1, 2, ... of ``size`` records and
+    reads ``meta`` (``total_pages``, ``total_results``, ``page_number``, ``page_size``);
+    cursor paging (``after`` set) asks for ``size`` records after the cursor that the
+    previous page gave in ``meta.cursors.after``.
+
+    >>> NUMBERED.params(3, 250), CURSOR.params(None, 50, after="abc")
+    ({'page[number]': 3, 'page[size]': 250}, {'page[limit]': 50, 'page[after]': 'abc'})
+    """
+
+    name: str
+    size: str
+    number: str | None = None
+    after: str | None = None
+
+    @property
+    def cursor(self) -> bool:
+        return self.after is not None
+
+    def params(self, number: int | None, size: int, *, after: str | None = None) -> dict[str, Any]:
+        """The paging parameters of one page."""
+        out: dict[str, Any] = {}
+        if self.number is not None and number is not None:
+            out[self.number] = number
+        out[self.size] = size
+        if self.after is not None and after is not None:
+            out[self.after] = after
+        return out
+
+
+#: The API's three ways of paging (docs/concepts/paging.md).
+NUMBERED = Pager("number", "page[size]", number="page[number]")
+LEGACY = Pager("legacy", "per_page", number="page")
+CURSOR = Pager("cursor", "page[limit]", after="page[after]")
+PAGERS: dict[str, Pager] = {p.name: p for p in (NUMBERED, LEGACY, CURSOR)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an operation's 200 answer holds, and what to take from it (its data selector).
+
+    ``select`` is the dotted path from the body to what the operation returns (``""``:
+    the body itself), and ``shape`` what must sit there: ``"records"``, a list of
+    objects; ``"object"``, one object; ``"first"``, a list holding one object (CSV
+    downloads answer ``{"data": [report]}``); ``"groups"``, an object of lists of
+    names (``{"Billing": ["cost", ...]}``), whose rows are ``columns`` (group, name).
+    An ``"object"`` whose records sit inside it names them with ``records`` (a dotted
+    path), and the fields in ``keep`` (its window) accompany every record. ``reports``
+    says the answer describes report requests: one still pending is not final (and so
+    never cached). ``empty_ok``: an answer without a body is fine (a DELETE's 204).
+
+    Anything else (an HTML page, ``{"errors": [...]}`` with a 200, a bare list, ``data``
+    that is not a list, a ``null`` record) is an :class:`UnexpectedResponseError`
+    naming the endpoint and what was wrong.
+
+    >>> Answer("data", "object", records="result").take(
+    ...     {"data": {"result": [{"a": 1}]}}, "/x")
+    [{'a': 1}]
+    >>> Answer().take({"errors": [{"title": "Bad"}]}, "/reports/mdrs")
+    Traceback (most recent call last):
+    ...
+    telnyx_analytics.errors.UnexpectedResponseError: /reports/mdrs: a 200 answer holding errors: Bad
+    """
+
+    select: str = "data"
+    shape: Shape = "records"
+    records: str | None = None
+    keep: tuple[str, ...] = ()
+    columns: tuple[str, str] = ("group", "name")
+    reports: bool = False
+    empty_ok: bool = False
+
+    def take(self, body: Any, endpoint: str) -> Any:
+        """What the operation returns, its shape checked: records (a list of dicts), an
+        object (a dict), or the rows of groups; ``None`` for an allowed empty answer."""
+        if body is None and self.empty_ok:
+            return None
+        found = dig(body, self.select, endpoint)
+        field = self.select or None
+        if self.shape == "records":
+            return records_of(found, endpoint, field)
+        if self.shape == "first":
+            items = records_of(found, endpoint, field)
+            if len(items) != 1:
+                raise UnexpectedResponseError(
+                    endpoint, f"expected a list of one object, got {len(items)} items", field=field
+                )
+            return items[0]
+        obj = _object(found, endpoint, field)
+        if self.shape == "groups":
+            group, name = self.columns
+            rows = []
+            for key, names in obj.items():
+                if not isinstance(names, list):
+                    raise UnexpectedResponseError(
+                        endpoint, f"expected a list of names, got {_kind(names)}", field=key
+                    )
+                rows += [{group: key, name: n} for n in names]
+            return rows
+        if self.records is not None:
+            inner = ".".join(p for p in (self.select, self.records) if p)
+            return records_of(dig(obj, self.records, endpoint, inner), endpoint, inner)
+        return obj
+
+    def kept(self, body: Any) -> dict[str, Any]:
+        """The fields (``keep``) that accompany every record (an answer already taken).
+
+        >>> Answer("data", "object", records="result", keep=("start_date",)).kept(
+        ...     {"data": {"start_date": "2024-05-01", "result": []}})
+        {'start_date': '2024-05-01'}
+        """
+        if not self.keep:
+            return {}
+        obj = dig(body, self.select, "answer")
+        return {k: obj.get(k) for k in self.keep}
+
+    def final(self, body: Any) -> bool:
+        """Whether an answer (of the right shape) is final: no report in it still pending."""
+        return settled(body) if self.reports else True
+
+    def check(self, body: Any, endpoint: str) -> bool:
+        """Whether an answer is final (may be cached); its shape is checked first.
+
+        >>> Answer("data", "object", reports=True).check({"data": {"status": 1}}, "/r")
+        False
+        """
+        self.take(body, endpoint)
+        return self.final(body)
+
+
+_MISSING = object()
+
+
+def dig(body: Any, path: str, endpoint: str, field: str | None = None) -> Any:
+    """The value at dotted ``path`` in a JSON answer (``""``: the answer itself), or an
+    :class:`UnexpectedResponseError` saying what stood in the way.
+
+    >>> dig({"data": {"result": [1]}}, "data.result", "/x")
+    [1]
+    >>> dig([1, 2], "data", "/x")
+    Traceback (most recent call last):
+    ...
+    telnyx_analytics.errors.UnexpectedResponseError: /x: expected a JSON object, got a list
+    """
+    node = body
+    for depth, key in enumerate(p for p in path.split(".") if p):
+        if not isinstance(node, dict):
+            if depth == 0:
+                _not_an_answer(node, endpoint)
+            raise UnexpectedResponseError(
+                endpoint, f"expected an object, got {_kind(node)}", field=field or path
+            )
+        node = node.get(key, _MISSING)
+        if node is _MISSING:
+            if depth == 0:
+                _not_an_answer(body, endpoint)
+            raise UnexpectedResponseError(endpoint, "missing", field=field or path)
+    if not path and (not isinstance(body, dict) or _only_errors(body)):
+        _not_an_answer(body, endpoint)
+    return node
+
+
+def _only_errors(body: dict[str, Any]) -> bool:
+    return isinstance(body.get("errors"), list) and not set(body) - {"errors", "meta"}
+
+
+def records_of(value: Any, endpoint: str, field: str | None = None) -> list[dict[str, Any]]:
+    """``value`` if it is a list of objects (records), else the error saying why not.
+
+    >>> records_of([{"id": "a"}, None], "/reports/mdrs", "data")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    telnyx_analytics.errors.UnexpectedResponseError: /reports/mdrs: field 'data' of record row 1...
+    """
+    if not isinstance(value, list):
+        raise UnexpectedResponseError(
+            endpoint, f"expected a list of records, got {_kind(value)}", field=field
+        )
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise UnexpectedResponseError(
+                endpoint, f"expected an object, got {_kind(item)}", field=field, record=f"row {i}"
+            )
+    return value
+
+
+def _object(value: Any, endpoint: str, field: str | None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        if field is None:
+            _not_an_answer(value, endpoint)
+        raise UnexpectedResponseError(endpoint, f"expected an object, got {_kind(value)}",
+                                      field=field)
+    return value
+
+
+def _not_an_answer(body: Any, endpoint: str) -> None:
+    """Raise the error that says what a body that is not the documented object is."""
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        first = body["errors"][0] if body["errors"] else {}
+        said = first if isinstance(first, dict) else {}
+        words = ": ".join(str(said[k]) for k in ("title", "detail") if said.get(k))
+        raise UnexpectedResponseError(endpoint, f"a 200 answer holding errors: {words or body}")
+    if body is None:
+        raise UnexpectedResponseError(
+            endpoint, "expected a JSON object; the answer is empty or not JSON (an HTML page?)"
+        )
+    if isinstance(body, dict):
+        keys = list(body)[:5]
+        raise UnexpectedResponseError(
+            endpoint, f"expected a JSON object with the documented fields, got keys {keys}"
+        )
+    raise UnexpectedResponseError(endpoint, f"expected a JSON object, got {_kind(body)}")
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's type, in JSON's words."""
+    if value is None:
+        return "null"
+    for types, name in ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"),
+                        (list, "a list"), (dict, "an object")):
+        if isinstance(value, types):
+            return name
+    return type(value).__name__
 
 
 @dataclass(frozen=True)
@@ -91,10 +325,11 @@ class Operation:
     path: str
     params: tuple[Param, ...] = ()
     window: Window | None = None
-    paging: Paging | None = None
+    paging: Pager | None = None
     max_page_size: int | None = None
+    answer: Answer = Answer()  # what to take from a 200 answer
     schema: str | None = None  # _frames.SCHEMAS key of its records
-    id_field: str | None = "id"  # how pages are de-duplicated
+    id_field: str | None = "id"  # how pages are de-duplicated (a dotted path)
     summary: str = ""
 
     def param(self, name: str) -> Param | None:
@@ -195,27 +430,38 @@ _FILTERS = Param("filters", "filters", type="filters", many=True)
 _TIME = Window("start_time", "end_time")
 
 
+_REPORT = Answer("data", "object", reports=True)
+_REPORTS = Answer("data", "records", reports=True)
+
+
 def _report_ops(
     kind: str, path: str, *, create: tuple[Param, ...], window: Window | None,
-    list_paging: Paging | None, verbs: Iterable[str] = ("list", "create", "get", "delete"),
-    id_param: Param = _ID, create_where: Where | None = None,
+    list_paging: Pager | None, verbs: Iterable[str] = ("list", "create", "get", "delete"),
+    id_param: Param = _ID, create_where: Where | None = None, report: Answer = _REPORT,
 ) -> list[Operation]:
-    """The list/create/get/delete rows of one asynchronous report kind."""
+    """The list/create/get/delete rows of one asynchronous report kind.
+
+    ``report`` is where an answer holds the one report request (``data``).
+    """
     rows: list[Operation] = []
     verbs = set(verbs)
     if "list" in verbs:
         rows.append(Operation(
             f"{kind}.list", "GET", path, paging=list_paging,
-            max_page_size=MAX_PAGE if list_paging else None, schema="report_request",
+            max_page_size=MAX_PAGE if list_paging else None, answer=_REPORTS,
+            schema="report_request",
         ))
     if "create" in verbs:
         if create_where:
             create = tuple(replace(p, where=create_where) if p.where is None else p for p in create)
-        rows.append(Operation(f"{kind}.create", "POST", path, params=create, window=window))
+        rows.append(Operation(f"{kind}.create", "POST", path, params=create, window=window,
+                              answer=report))
     if "get" in verbs:
-        rows.append(Operation(f"{kind}.get", "GET", path + "/{id}", params=(id_param,)))
+        rows.append(Operation(f"{kind}.get", "GET", path + "/{id}", params=(id_param,),
+                              answer=report))
     if "delete" in verbs:
-        rows.append(Operation(f"{kind}.delete", "DELETE", path + "/{id}", params=(id_param,)))
+        rows.append(Operation(f"{kind}.delete", "DELETE", path + "/{id}", params=(id_param,),
+                              answer=replace(report, empty_ok=True)))
     return rows
 
 
@@ -226,9 +472,10 @@ _ROWS: list[Operation] = [
     Operation(
         "call_events", "GET", "/call_events",
         window=Window(
-            "filter[occurred_at][gte]", "filter[occurred_at][lte]", required=False, one_bound=True
+            "filter[occurred_at][gte]", "filter[occurred_at][lte]", required=False, one_bound=True,
+            time_field="event_timestamp",
         ),
-        paging="cursor", max_page_size=MAX_PAGE, schema="call_event", id_field=None,
+        paging=CURSOR, max_page_size=MAX_PAGE, schema="call_event", id_field="metadata.event_id",
         params=(
             Param("leg_id", "filter[leg_id]", type="uuid"),
             Param("application_session_id", "filter[application_session_id]", type="uuid"),
@@ -247,7 +494,7 @@ _ROWS: list[Operation] = [
     ),
     Operation(
         "mdrs", "GET", "/reports/mdrs", window=Window("start_date", "end_date"),
-        paging="number", max_page_size=MAX_PAGE, schema="mdr",
+        paging=NUMBERED, max_page_size=MAX_PAGE, schema="mdr",
         params=(
             Param("id", "id"),
             Param("direction", "direction", choices=MDR_DIRECTIONS),
@@ -261,7 +508,7 @@ _ROWS: list[Operation] = [
     ),
     Operation(
         "wdrs", "GET", "/reports/wdrs", window=Window("start_date", "end_date"),
-        paging="number", max_page_size=MAX_PAGE, schema="wdr",
+        paging=NUMBERED, max_page_size=MAX_PAGE, schema="wdr",
         params=(
             Param("id", "id"),
             Param("mcc", "mcc"),
@@ -278,6 +525,7 @@ _ROWS: list[Operation] = [
     Operation(
         "cdr_usage", "GET", "/reports/cdr_usage_reports/sync",
         window=Window("start_date", "end_date"), schema="cdr_usage", id_field=None,
+        answer=Answer("data", "object", records="result.records", keep=("start_time", "end_time")),
         params=(
             Param("aggregation", "aggregation_type", choices=CDR_AGGREGATIONS, required=True),
             Param("breakdown", "product_breakdown", choices=CDR_BREAKDOWNS, required=True),
@@ -288,6 +536,7 @@ _ROWS: list[Operation] = [
     Operation(
         "mdr_usage", "GET", "/reports/mdr_usage_reports/sync",
         window=Window("start_date", "end_date"), schema="mdr_usage", id_field=None,
+        answer=Answer("data", "object", records="result", keep=("start_date", "end_date")),
         params=(
             Param("aggregation", "aggregation_type", choices=MDR_AGGREGATIONS, required=True),
             Param("profiles", "profiles", many=True),
@@ -297,7 +546,7 @@ _ROWS: list[Operation] = [
     Operation(
         "product_usage", "GET", "/usage_reports",
         window=Window("start_date", "end_date", required=False, max_span=pd.Timedelta(days=31)),
-        paging="number", max_page_size=MAX_PAGE_USAGE, id_field=None,
+        paging=NUMBERED, max_page_size=MAX_PAGE_USAGE, id_field=None,
         params=(
             Param("product", "product", required=True),
             Param("dimensions", "dimensions", many=True, join=",", required=True),
@@ -315,17 +564,21 @@ _ROWS: list[Operation] = [
         summary="Products, dimensions and metrics that product_usage accepts.",
     ),
     Operation("cdr_report_fields", "GET", "/legacy/reporting/batch_detail_records/voice/fields",
-              id_field=None, summary="Fields a CDR detail report can contain."),
+              answer=Answer("", "groups", columns=("category", "field")),
+              schema="cdr_report_field", id_field=None,
+              summary="Fields a CDR detail report can contain."),
     Operation("session_metadata", "GET", "/session_analysis/metadata", id_field=None,
+              answer=Answer("record_types", "records"),
               summary="Record types and query parameters of session analysis."),
     Operation(
         "session_metadata.record_type", "GET", "/session_analysis/metadata/{record_type}",
-        id_field=None,
+        id_field=None, answer=Answer("", "object"),
         params=(Param("record_type", "record_type", type="id", where="path", required=True),),
         summary="Relationships and examples of one record type.",
     ),
     Operation(
         "session_analysis", "GET", "/session_analysis/{record_type}/{event_id}", id_field=None,
+        answer=Answer("", "object"),
         params=(
             Param("record_type", "record_type", type="id", where="path", required=True),
             Param("event_id", "event_id", type="uuid", where="path", required=True),
@@ -381,7 +634,7 @@ _ROWS: list[Operation] = [
     *_report_ops(
         "mdr_usage_legacy", "/legacy/reporting/usage_reports/messaging",
         window=Window("start_time", "end_time", required=False),
-        list_paging="legacy",
+        list_paging=LEGACY,
         create=(
             Param("aggregation", "aggregation_type", choices=LEGACY_MDR_AGGREGATIONS,
                   required=True),
@@ -392,7 +645,7 @@ _ROWS: list[Operation] = [
     ),
     *_report_ops(
         "cdr_usage_legacy", "/legacy/reporting/usage_reports/voice", window=_TIME,
-        list_paging="legacy",
+        list_paging=LEGACY,
         create=(
             Param("aggregation", "aggregation_type", choices=LEGACY_CDR_AGGREGATIONS),
             Param("breakdown", "product_breakdown", choices=LEGACY_BREAKDOWNS),
@@ -411,7 +664,7 @@ _ROWS: list[Operation] = [
     ),
     *_report_ops(
         "mdr_usage", "/reports/mdr_usage_reports", window=Window("start_date", "end_date"),
-        list_paging="number",
+        list_paging=NUMBERED,
         create=(
             Param("aggregation", "aggregation_type", choices=MDR_AGGREGATIONS, required=True),
             Param("profiles", "profiles", many=True, join=","),
@@ -419,7 +672,8 @@ _ROWS: list[Operation] = [
     ),
     *_report_ops(
         "phone_numbers_csv", "/phone_numbers/csv_downloads", verbs=("list", "create", "get"),
-        window=None, list_paging="number", id_param=_TEXT_ID, create_where="query",
+        window=None, list_paging=NUMBERED, id_param=_TEXT_ID, create_where="query",
+        report=Answer("data", "first", reports=True),
         create=(
             Param("csv_format", "csv_format", choices=CSV_FORMATS),
             Param("billing_group_id", "filter[billing_group_id]"),
@@ -437,7 +691,7 @@ _ROWS: list[Operation] = [
         ),
     ),
     *_report_ops(
-        "wdr", "/wireless/detail_records_reports", window=_TIME, list_paging="number", create=(),
+        "wdr", "/wireless/detail_records_reports", window=_TIME, list_paging=NUMBERED, create=(),
     ),
 ]
 
@@ -456,7 +710,6 @@ class ReportKind:
     path: str
     csv_schema: str
     url_field: str = "report_url"
-    data_is_list: bool = False  # CSV downloads answer ``{"data": [report]}``
     summary: str = ""
 
     def op(self, verb: str) -> Operation:
@@ -492,7 +745,7 @@ REPORT_KINDS: dict[str, ReportKind] = {
         ReportKind("mdr_usage", "/reports/mdr_usage_reports", "mdr_usage",
                    summary="Messaging usage for a window."),
         ReportKind("phone_numbers_csv", "/phone_numbers/csv_downloads", "phone_numbers_csv",
-                   url_field="url", data_is_list=True, summary="The account's phone numbers."),
+                   url_field="url", summary="The account's phone numbers."),
         ReportKind("wdr", "/wireless/detail_records_reports", "wdr_report",
                    summary="Wireless detail records (CSV)."),
     )
@@ -500,6 +753,8 @@ REPORT_KINDS: dict[str, ReportKind] = {
 
 #: Final report statuses, in the normalised vocabulary of :func:`report_status`.
 FINAL_STATUSES = frozenset({"complete", "failed", "expired", "deleted"})
+#: Every report status the API documents (normalised): anything else is unexpected.
+REPORT_STATUSES = FINAL_STATUSES | {"pending"}
 
 
 def report_kind(kind: Any) -> ReportKind:
@@ -530,6 +785,27 @@ def report_status(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return LEGACY_STATUSES.get(value, str(value))
     return str(value).strip().lower() if value is not None else "pending"
+
+
+def settled(payload: Any) -> bool:
+    """Whether an answer describes no report request still pending (so it may be cached).
+
+    >>> settled({"data": {"id": "r1", "status": "PENDING"}}), settled({"data": [{"status": 2}]})
+    (False, True)
+    >>> settled(None)   # not JSON: nothing to keep
+    False
+    """
+    if payload is None:
+        return False
+    data = payload.get("data") if isinstance(payload, dict) else None
+    for item in data if isinstance(data, list) else (data,):
+        status = item.get("status") if isinstance(item, dict) else None
+        # Only a status that is a report's (True == 1 would be a "pending" legacy code).
+        if isinstance(status, int | str) and not isinstance(status, bool) and (
+            report_status(status) == "pending"
+        ):
+            return False
+    return True
 
 
 # -- checking and translating arguments ----------------------------------------------------

@@ -26,9 +26,11 @@ from typing import Any
 import requests
 
 from . import _pagination
+from ._catalog import Pager, settled
 from ._http import (
     DEFAULT_BASE_URL,
     DEFAULT_DOWNLOAD_TIMEOUT,
+    Check,
     RetryPolicy,
     Transport,
     api_key_header,
@@ -36,7 +38,7 @@ from ._http import (
     default_cache_path,
     redact_userinfo,
 )
-from ._pagination import Style
+from ._pagination import Records, Style
 
 __all__ = ["Client", "configure", "get_client"]
 
@@ -222,7 +224,8 @@ class Client:
             A JSON request body.
         cache : bool, default True
             ``False`` bypasses the cache for this call (neither read nor written), as for a
-            report still pending. Only GET answers are ever cached.
+            report still pending. Only GET answers are ever cached, and an answer that
+            describes a report still pending never is.
 
         Returns
         -------
@@ -237,14 +240,33 @@ class Client:
         200
         """
         response, _ = self._transport.request(
-            method, path, params=params, json_body=json, cache=cache
+            method, path, params=params, json_body=json, cache=cache, check=settled
         )
         return response
 
     def get_json(
-        self, path: str, params: Mapping[str, Any] | None = None, *, cache: bool = True
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        cache: bool = True,
+        check: Check | None = None,
     ) -> Any:
         """GET ``path`` and return its decoded JSON body (see :meth:`request`).
+
+        Parameters
+        ----------
+        path : str
+            Relative to ``base_url``, or an absolute URL under it.
+        params : mapping, optional
+            Query parameters.
+        cache : bool, default True
+            ``False`` neither reads nor writes the cache for this call.
+        check : callable, optional
+            ``check(payload) -> bool``: whether the answer is final, so it may be cached;
+            it raises (``UnexpectedResponseError``) for an answer that is not what the
+            operation documents, and nothing is cached then. Default: an answer is final
+            unless it describes a report still pending.
 
         Examples
         --------
@@ -253,7 +275,9 @@ class Client:
         ...     sorted(c.get_json("/reports/wdrs", {"page[size]": 1}))
         ['data', 'meta']
         """
-        _, payload = self._transport.request("GET", path, params=params, cache=cache)
+        _, payload = self._transport.request(
+            "GET", path, params=params, cache=cache, check=check or settled
+        )
         return payload
 
     def paginate(
@@ -261,7 +285,7 @@ class Client:
         path: str,
         params: Mapping[str, Any] | None = None,
         *,
-        style: Style,
+        style: Style | Pager,
         page_size: int,
         limit: int | None = None,
         id_field: str | None = "id",
@@ -269,6 +293,8 @@ class Client:
         cache: bool = True,
         stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
         convert: Callable[[list[dict[str, Any]]], Any] | None = None,
+        records: Records | None = None,
+        final: Callable[[Any], bool] | None = None,
     ) -> list[Any]:
         """Every record of a paged listing, in the API's order.
 
@@ -278,8 +304,9 @@ class Client:
             The listing's path (``"/reports/wdrs"``).
         params : mapping, optional
             Its filters, without paging parameters.
-        style : {"number", "legacy", "cursor"}
-            ``page[number]``/``page[size]``; ``page``/``per_page``; ``page[after]`` cursor.
+        style : {"number", "legacy", "cursor"} or Pager
+            ``page[number]``/``page[size]``; ``page``/``per_page``; ``page[after]``
+            cursor; or a catalog row's pager (its parameter names).
         page_size : int
             Records per page.
         limit : int, optional
@@ -296,6 +323,14 @@ class Client:
             ``convert(records)`` of the kept records, in order, a batch at a time as
             pages arrive (a long listing's dicts are never all held at once); the
             converted batches are returned instead of the records.
+        records : callable, optional
+            ``records(body)``: a page's records, its shape checked (default: ``data``,
+            a list of objects).
+        final : callable, optional
+            ``final(body)``: whether a page may be cached (default: unless it describes
+            a report still pending). A page is checked (its records and ``meta``)
+            before the cache sees it: a page that is not what paging documents raises
+            ``UnexpectedResponseError`` and is never cached.
 
         Returns
         -------
@@ -306,6 +341,8 @@ class Client:
         ------
         IncompleteResultError
             Fewer records arrived than the API announced.
+        UnexpectedResponseError
+            A page is not what paging documents (see ``_pagination.paginate``).
 
         Examples
         --------
@@ -315,17 +352,24 @@ class Client:
         25
         """
         self._transport.url_for(path)  # a bad path fails before any request
+        paging = _pagination.pager(style)
+        is_final = final or settled
 
         def fetch(page_params: dict[str, Any], on_rate_limit: Any = None) -> Any:
+            def check(payload: Any) -> bool:
+                _pagination.check_page(payload, paging, page_params, path, records)
+                return is_final(payload)
+
             _, payload = self._transport.request(
-                "GET", path, params=page_params, cache=cache, on_rate_limit=on_rate_limit
+                "GET", path, params=page_params, cache=cache, on_rate_limit=on_rate_limit,
+                check=check,
             )
             return payload
 
         return _pagination.paginate(
             fetch,
             params,
-            style=style,
+            style=paging,
             page_size=page_size,
             limit=limit,
             id_field=id_field,
@@ -335,6 +379,7 @@ class Client:
             where=path,
             stop_after=stop_after,
             convert=convert,
+            records=records,
         )
 
     def download(

@@ -12,8 +12,9 @@ Three rules hold everywhere in this module:
   so two accounts reading the same URL through one cache file each get their own data;
   requests-cache's default key leaves ``Authorization`` out on purpose, and it stores the
   request's headers with ``Authorization`` replaced by ``REDACTED``.
-- Only what is safe is cached: 200 answers to GET whose JSON body is whole and that do not
-  describe a report still pending.
+- Only what is safe is cached: 200 answers to GET whose JSON body is whole and that the
+  request's ``check`` (given by the caller, who knows the endpoint) found final. A check
+  that raises stops the answer before the cache sees it.
 
 >>> policy = RetryPolicy()
 >>> policy.delay(1, retry_after=3.0), policy.delay(1, retry_after=600.0)
@@ -589,36 +590,33 @@ def decode_json(response: requests.Response) -> tuple[bool, Any]:
     return memo
 
 
-# The report vocabularies' "not yet final": legacy integer 1, PENDING, pending.
-_PENDING_STATUSES = frozenset({1, "pending", "PENDING", "Pending"})
+#: ``check(payload) -> bool`` of one request: whether its decoded 2xx answer is final and
+#: may be cached. It raises (an ``UnexpectedResponseError``, say) for an answer that is not
+#: what the operation documents, and then nothing is cached. The caller knows the
+#: endpoint; the transport only asks.
+Check = Callable[[Any], bool]
 
 
-def describes_pending_report(payload: Any) -> bool:
-    """Whether a JSON answer shows a report request that is not yet in a final state.
+def _judge(check: Check | None) -> Callable[..., requests.Response]:
+    """A response hook that runs ``check`` on a fresh 2xx answer before requests-cache
+    decides to store it (:func:`cacheable` reads the verdict)."""
 
-    >>> describes_pending_report({"data": {"id": "r1", "status": "PENDING"}})
-    True
-    >>> describes_pending_report({"data": [{"status": 2}, {"status": "complete"}]})
-    False
-    """
-    if not isinstance(payload, dict):
-        return False
-    data = payload.get("data")
-    # A page of records is scanned on every fetch: keep the loop to a dict lookup.
-    for item in data if isinstance(data, list) else (data,):
-        if not isinstance(item, dict):
-            continue
-        status = item.get("status")
-        # Unhashable or boolean statuses are no report's (True == 1 in a set lookup).
-        if isinstance(status, int | str) and not isinstance(status, bool) and (
-            status in _PENDING_STATUSES
-        ):
-            return True
-    return False
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        if (getattr(response, "from_cache", False) or not 200 <= response.status_code < 300
+                or hasattr(response, _CACHEABLE_ATTR)):
+            return response
+        whole, payload = decode_json(response)
+        verdict = whole and (check is None or check(payload))
+        with contextlib.suppress(AttributeError):
+            setattr(response, _CACHEABLE_ATTR, bool(verdict))
+        return response
+
+    return hook
 
 
 def cacheable(response: requests.Response) -> bool:
-    """requests-cache ``filter_fn``: store only whole, final 200 answers.
+    """requests-cache ``filter_fn``: store only whole 200 answers that the request's
+    ``check`` found final.
 
     requests-cache also calls it on answers it serves from the cache; those were checked
     before they were stored.
@@ -628,12 +626,9 @@ def cacheable(response: requests.Response) -> bool:
     if response.status_code != 200:
         return False
     memo = getattr(response, _CACHEABLE_ATTR, None)
-    if memo is None:  # requests-cache asks twice per answer
-        whole, payload = decode_json(response)
-        memo = whole and not describes_pending_report(payload)
-        with contextlib.suppress(AttributeError):
-            setattr(response, _CACHEABLE_ATTR, memo)
-    return memo
+    if memo is None:  # no hook ran (a request sent without one): whole is enough
+        memo = decode_json(response)[0]
+    return bool(memo)
 
 
 def _mount_pool(session: requests.Session, pool_size: int) -> requests.Session:
@@ -842,11 +837,13 @@ class Transport:
         json_body: Any = None,
         cache: bool = True,
         on_rate_limit: Callable[[], None] | None = None,
+        check: Check | None = None,
     ) -> tuple[requests.Response, Any]:
         """Send one API request with retries; return the response and its decoded JSON.
 
         Raises the typed error of :mod:`telnyx_analytics.errors` once retries are spent.
-        ``on_rate_limit`` is called each time a 429 is about to be retried.
+        ``on_rate_limit`` is called each time a 429 is about to be retried. ``check``
+        (see :data:`Check`) judges a 2xx answer before it may be cached.
         """
         method = method.upper()
         url = self.url_for(path)
@@ -857,9 +854,10 @@ class Transport:
         session = self._cached if use_cache else self._plain
         assert session is not None
         headers = {"Authorization": self._auth}
+        hooks = {"response": [_judge(check)]}
 
         def attempt(number: int) -> tuple[requests.Response, Any]:
-            return self._send(session, method, url, query, json_body, headers, number)
+            return self._send(session, method, url, query, json_body, headers, number, hooks)
 
         return self._retry(method, attempt, on_rate_limit)
 
@@ -872,6 +870,7 @@ class Transport:
         json_body: Any,
         headers: dict[str, str],
         attempt: int,
+        hooks: dict[str, list[Callable[..., Any]]] | None = None,
     ) -> tuple[requests.Response, Any]:
         started = time.perf_counter()
         deadline = _Deadline(self.timeout)
@@ -885,6 +884,7 @@ class Transport:
             "allow_redirects": False,
             "proxies": self._env.proxies(url),
             "verify": self._env.verify,
+            "hooks": hooks,
         }
         try:
             with deadline:

@@ -1,9 +1,11 @@
-"""One paging engine for the reporting API's three styles.
+"""One paging engine for the reporting API's three styles (``_catalog.PAGERS``).
 
-- ``"number"``: ``page[number]`` / ``page[size]``, with ``meta.total_pages`` and
-  ``meta.total_results`` (detail records, report lists, usage reports).
-- ``"legacy"``: ``page`` / ``per_page``, with the same ``meta`` (legacy usage reports).
-- ``"cursor"``: ``page[limit]`` / ``page[after]`` with ``meta.cursors.after`` (call events).
+- numbered, ``page[number]`` / ``page[size]``, with ``meta.total_pages`` and
+  ``meta.total_results`` (detail records, report lists, usage reports);
+- legacy, ``page`` / ``per_page``, with the same ``meta`` (legacy usage reports): the
+  same paging under other names (a :class:`~telnyx_analytics._catalog.Pager` is the
+  names);
+- cursor, ``page[limit]`` / ``page[after]`` with ``meta.cursors.after`` (call events).
 
 When the first page announces ``total_pages``, the other pages are fetched in parallel
 (bounded by ``concurrency``, lowered for the rest of the call by any 429), records come
@@ -13,6 +15,14 @@ back in the API's order without duplicate ids, and their count is checked agains
 sequential by nature. Pages are taken in order as they arrive; a ``convert`` function
 turns their records into something smaller a batch at a time, so that a long listing
 never holds all its dicts.
+
+A listing never runs unbounded, whatever the server says: pages are scheduled a few at
+a time ahead of the one awaited (never a queue of every page); each page's ``meta`` must
+agree with the request (page number and size) and with itself (``total_pages`` is
+``total_results`` over the page size; no negative counts); a page that repeats only
+records already seen, a cursor already followed, or a short page before the last end
+the call at once in a typed error; so does the first page to fail, without waiting for
+the others in flight.
 
 The engine knows nothing of HTTP: it calls ``fetch(params, on_rate_limit)`` for a page's
 decoded JSON. A toy API shows the contract:
@@ -37,15 +47,19 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any, Literal, Protocol
 
+from ._catalog import PAGERS, Pager, dig, records_of
 from ._progress import progress_bar
-from .errors import IncompleteResultError, TelnyxAnalyticsError
+from .errors import IncompleteResultError, UnexpectedResponseError
 
 __all__ = [
+    "AHEAD",
     "BATCH",
+    "MAX_COUNT",
     "STYLES",
     "AdaptiveLimit",
     "PageFetcher",
     "Style",
+    "check_page",
     "fetch_each",
     "interactive",
     "paginate",
@@ -57,7 +71,14 @@ Style = Literal["number", "legacy", "cursor"]
 #: Records converted at a time when a listing is converted as it arrives: enough that a
 #: conversion's fixed cost does not matter, few enough that their dicts stay small.
 BATCH = 50_000
-STYLES: tuple[str, ...] = ("number", "legacy", "cursor")
+STYLES: tuple[str, ...] = tuple(PAGERS)
+#: Pages asked for ahead of the one awaited, per unit of concurrency: enough to keep
+#: every worker busy while a page is converted, few enough that memory stays flat.
+AHEAD = 2
+#: The largest count ``meta`` may state: the description types them int32.
+MAX_COUNT = 2**31 - 1
+
+Records = Callable[[Any], list[dict[str, Any]]]
 
 
 class PageFetcher(Protocol):
@@ -116,44 +137,94 @@ def interactive() -> bool:
     return hasattr(sys, "ps1") or bool(sys.flags.interactive)
 
 
-def _page_params(style: str, params: Mapping[str, Any], number: int, size: int) -> dict[str, Any]:
-    out = dict(params)
-    if style == "number":
-        out["page[number]"] = number
-        out["page[size]"] = size
-    else:
-        out["page"] = number
-        out["per_page"] = size
-    return out
+def pager(style: str | Pager) -> Pager:
+    """The :class:`~telnyx_analytics._catalog.Pager` of a style name (or the pager given).
+
+    >>> pager("legacy").number
+    'page'
+    """
+    if isinstance(style, Pager):
+        return style
+    try:
+        return PAGERS[style]
+    except (KeyError, TypeError):
+        raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}") from None
 
 
-def _records(body: Any, where: str) -> list[dict[str, Any]]:
-    data = body.get("data") if isinstance(body, Mapping) else None
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise TelnyxAnalyticsError(f"{where}: expected a list in 'data', got {type(data).__name__}")
-    return data
+def data_records(body: Any, where: str) -> list[dict[str, Any]]:
+    """The records of a page: its ``data``, a list of objects (or the error saying why not).
+
+    >>> data_records({"data": [{"id": 1}], "meta": {}}, "/x")
+    [{'id': 1}]
+    """
+    return records_of(dig(body, "data", where), where, "data")
 
 
-def _count(body: Any) -> int:
-    data = body.get("data") if isinstance(body, Mapping) else None
-    return len(data) if isinstance(data, list) else 0
+def check_page(
+    body: Any,
+    paging: Pager,
+    params: Mapping[str, Any],
+    where: str,
+    records: Records | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """A page's records and the counts of its ``meta``, checked against the request.
 
+    The counts (``page_number``, ``page_size``, ``total_pages``, ``total_results``) must
+    be whole numbers from 0 to :data:`MAX_COUNT`, agree with the page asked for, and
+    agree with each other. Numbered paging needs ``meta``; cursor paging reads its
+    cursor there when it is present.
 
-def _meta(body: Any) -> Mapping[str, Any]:
-    meta = body.get("meta") if isinstance(body, Mapping) else None
-    return meta if isinstance(meta, Mapping) else {}
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+    >>> check_page({"data": [], "meta": {"page_size": 5}}, pager("number"),
+    ...            {"page[number]": 1, "page[size]": 10}, "/reports/wdrs")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    telnyx_analytics.errors.UnexpectedResponseError: /reports/wdrs: field 'meta.page_size': 5...
+    """
+    found = records(body) if records is not None else data_records(body, where)
+    meta = body.get("meta") if isinstance(body, dict) else None
+    if meta is None and not paging.cursor:
+        raise UnexpectedResponseError(where, "no 'meta', which numbered paging needs",
+                                      field="meta")
+    if meta is None:
+        return found, {}
+    if not isinstance(meta, dict):
+        raise UnexpectedResponseError(where, "expected an object", field="meta")
+    counts: dict[str, int] = {}
+    for name in ("page_number", "page_size", "total_pages", "total_results"):
+        value = meta.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+            raise UnexpectedResponseError(
+                where, f"{value!r} is not a count from 0 to {MAX_COUNT}", field=f"meta.{name}"
+            )
+        counts[name] = value
+    size = params.get(paging.size)
+    number = params.get(paging.number) if paging.number else None
+    if "page_size" in counts and size is not None and counts["page_size"] != size:
+        raise UnexpectedResponseError(
+            where, f"{counts['page_size']} records per page, but {size} were asked for",
+            field="meta.page_size",
+        )
+    if "page_number" in counts and number is not None and counts["page_number"] != number:
+        raise UnexpectedResponseError(
+            where, f"page {counts['page_number']}, but page {number} was asked for",
+            field="meta.page_number",
+        )
+    if size and not paging.cursor and {"total_pages", "total_results"} <= set(counts):
+        pages, total = counts["total_pages"], counts["total_results"]
+        if pages != math.ceil(total / size) and not (total == 0 and pages == 1):
+            raise UnexpectedResponseError(
+                where, f"{pages} pages cannot hold {total} records at {size} a page",
+                field="meta.total_pages",
+            )
+    if len(found) > (size or len(found)):
+        raise UnexpectedResponseError(
+            where, f"{len(found)} records in a page of {size}", field="data"
+        )
+    return found, counts
 
 
 class _Progress:
@@ -189,7 +260,7 @@ def paginate(
     fetch: PageFetcher,
     params: Mapping[str, Any] | None = None,
     *,
-    style: Style,
+    style: Style | Pager,
     page_size: int,
     limit: int | None = None,
     id_field: str | None = "id",
@@ -200,6 +271,7 @@ def paginate(
     stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
     convert: Callable[[list[dict[str, Any]]], Any] | None = None,
     batch: int | None = None,
+    records: Records | None = None,
 ) -> list[Any]:
     """Every record (``data`` item) of a listing, in the API's order.
 
@@ -209,16 +281,18 @@ def paginate(
         ``fetch(params, on_rate_limit)`` returns one page's decoded JSON body.
     params : mapping, optional
         Query parameters of the listing (filters), without paging parameters.
-    style : {"number", "legacy", "cursor"}
-        How the endpoint pages.
+    style : {"number", "legacy", "cursor"} or Pager
+        How the endpoint pages: a style's name, or a catalog row's pager.
     page_size : int
         Records per page.
     limit : int, optional
         Stop after this many records, fetching only the pages needed.
     id_field : str or None
-        Field identifying a record; repeated ids are dropped (first kept). ``None`` keeps all.
+        Field identifying a record (a dotted path such as ``"metadata.event_id"``);
+        repeated ids are dropped (first kept), and a page of nothing but records already
+        seen is an error. ``None`` keeps all.
     concurrency : int
-        Most pages fetched at once (number and legacy styles).
+        Most pages fetched at once (numbered paging).
     progress : bool
         Show a progress bar over pages, with the record count.
     desc : str, optional
@@ -235,6 +309,9 @@ def paginate(
         never all held at once.
     batch : int, optional
         Records that make a ``convert`` call worth it (default :data:`BATCH`).
+    records : callable, optional
+        ``records(body)``: a page's records, its shape checked (default: ``data``, a
+        list of objects; see :func:`data_records`).
 
     Returns
     -------
@@ -245,6 +322,10 @@ def paginate(
     ------
     IncompleteResultError
         Fewer records arrived than the first page's ``meta.total_results`` announced.
+    UnexpectedResponseError
+        A page is not what paging documents: not a list of records in ``data``,
+        ``meta`` missing or contradicting the request, a page of records already seen,
+        a cursor already followed, a short page before the last.
 
     Examples
     --------
@@ -255,8 +336,7 @@ def paginate(
     >>> paginate(fetch, style="cursor", page_size=5, convert=len)
     [2]
     """
-    if style not in STYLES:
-        raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    paging = pager(style)
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
         raise ValueError(f"page_size must be an int >= 1, got {page_size!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
@@ -266,20 +346,18 @@ def paginate(
     batch = BATCH if batch is None else batch
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be None or an int >= 1, got {batch!r}")
-    if stop_after is not None and style != "cursor":
+    if stop_after is not None and not paging.cursor:
         raise ValueError("stop_after applies to cursor paging only")
-    kept = _Kept(id_field, limit, convert, batch)
+    kept = _Kept(id_field, limit, convert, batch, where)
     if limit == 0:
         return kept.result()
-    base = dict(params or {})
+    listing = _Listing(fetch, dict(params or {}), paging, page_size, where, records)
     bar = _Progress(progress, desc or where)
     try:
-        if style == "cursor":
-            announced = _cursor_pages(fetch, base, page_size, kept, bar, where, stop_after)
+        if paging.cursor:
+            announced = _cursor_pages(listing, kept, bar, stop_after)
         else:
-            announced = _numbered_pages(
-                fetch, base, style, page_size, kept, concurrency, bar, where
-            )
+            announced = _numbered_pages(listing, kept, concurrency, bar)
     finally:
         bar.close()
     if announced is not None:
@@ -293,6 +371,37 @@ def paginate(
     return kept.result()
 
 
+class _Listing:
+    """One listing's pages: how to ask for page ``n`` (or after a cursor) and check it."""
+
+    def __init__(
+        self,
+        fetch: PageFetcher,
+        base: dict[str, Any],
+        paging: Pager,
+        size: int,
+        where: str,
+        records: Records | None,
+    ) -> None:
+        self.fetch = fetch
+        self.base = base
+        self.paging = paging
+        self.size = size
+        self.where = where
+        self.records = records
+
+    def params(self, number: int | None, after: str | None = None) -> dict[str, Any]:
+        return {**self.base, **self.paging.params(number, self.size, after=after)}
+
+    def get(
+        self, params: dict[str, Any], on_rate_limit: Callable[[], None] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, int], Any]:
+        """A page's records, ``meta`` counts and body, checked."""
+        body = self.fetch(params, on_rate_limit)
+        found, counts = check_page(body, self.paging, params, self.where, self.records)
+        return found, counts, body
+
+
 class _Kept:
     """The records kept so far, in the API's order: repeated ids dropped (first kept), up
     to ``limit``; with ``convert``, every ``batch`` of them converted and let go."""
@@ -303,11 +412,14 @@ class _Kept:
         limit: int | None,
         convert: Callable[[list[dict[str, Any]]], Any] | None,
         batch: int,
+        where: str,
     ) -> None:
         self.id_field = id_field
+        self.id_path = tuple(id_field.split(".")) if id_field else ()
         self.limit = limit
         self.convert = convert
         self.batch = batch
+        self.where = where
         self.count = 0
         self.dropped = 0
         self.seen: set[Any] = set()
@@ -318,23 +430,42 @@ class _Kept:
     def full(self) -> bool:
         return self.limit is not None and self.count >= self.limit
 
-    def add(self, page: list[dict[str, Any]]) -> None:
-        """Take the next page (in the API's order)."""
-        id_field, seen = self.id_field, self.seen
+    def _ident(self, record: Mapping[str, Any]) -> Any:
+        node: Any = record
+        for key in self.id_path:
+            if not isinstance(node, Mapping):
+                return None
+            node = node.get(key)
+        return node
+
+    def add(self, page: list[dict[str, Any]], number: int | str) -> None:
+        """Take the next page (in the API's order): page ``number`` (for messages).
+
+        A page whose records all carry ids already seen makes no progress: a server
+        serving it again and again would never end the listing, so it is an error.
+        """
+        seen = self.seen
+        repeated = 0
         for record in page:
             if self.full:
                 break
-            ident = record.get(id_field) if id_field and isinstance(record, Mapping) else None
+            ident = self._ident(record) if self.id_path else None
             if ident is not None:
                 try:
                     if ident in seen:
                         self.dropped += 1
+                        repeated += 1
                         continue
                     seen.add(ident)
                 except TypeError:  # an unhashable id: keep the record as it is
                     pass
             self.records.append(record)
             self.count += 1
+        if page and repeated == len(page):
+            raise UnexpectedResponseError(
+                self.where, f"page {number} repeats {len(page)} records already seen",
+                field=self.id_field,
+            )
         if self.convert is not None and len(self.records) >= self.batch:
             self.converted.append(self.convert(self.records))
             self.records = []
@@ -351,97 +482,94 @@ class _Kept:
 
 
 def _numbered_pages(
-    fetch: PageFetcher,
-    base: dict[str, Any],
-    style: str,
-    size: int,
-    kept: _Kept,
-    concurrency: int,
-    bar: _Progress,
-    where: str,
+    listing: _Listing, kept: _Kept, concurrency: int, bar: _Progress
 ) -> int | None:
     """Feed every page to ``kept`` in order; return the announced record count."""
+    size = listing.size
     limit = kept.limit
     wanted = math.ceil(limit / size) if limit is not None else None
     # Page 1 says how many pages there are. When a limit already says several pages are
     # wanted, the first ones are asked for together: one round trip less, at the cost of
     # a few empty answers when the listing turns out shorter than the limit.
     first = 1 if wanted is None else max(1, min(wanted, concurrency))
-    with _PagePool(fetch, base, style, size, concurrency, bar) as pool:
+    with _PagePool(listing, concurrency, bar) as pool:
         pool.submit(range(1, first + 1))
-        body = pool.take(1)
-        meta = _meta(body)
-        total_pages = _int_or_none(meta.get("total_pages"))
-        announced = _int_or_none(meta.get("total_results"))
+        page, counts = pool.take(1)
+        total_pages = counts.get("total_pages")
+        announced = counts.get("total_results")
         if total_pages is None:
             # No page count: walk on until a short page (or the limit).
-            pages = [_records(body, where)] + [_records(pool.take(n), where)
-                                               for n in range(2, first + 1)]
-            _sequential_numbered(fetch, base, style, size, pages, wanted, kept, bar, where)
+            pages = [page] + [pool.take(n)[0] for n in range(2, first + 1)]
+            _sequential_numbered(listing, pages, wanted, announced, kept, bar)
             return None
         last = total_pages if wanted is None else min(total_pages, wanted)
         bar.set_total(max(last, first))
-        pool.submit(range(first + 1, last + 1))
-        # Pages are taken in order as they arrive, while later ones are still on the way.
-        kept.add(_records(body, where))
-        del body
-        for number in range(2, last + 1):
+        ahead = AHEAD * concurrency
+        # Pages are taken in order as they arrive, while later ones are still on the way;
+        # only a few are asked for ahead of the one awaited.
+        for number in range(1, last + 1):
+            if number > 1:
+                page = pool.take(number)[0]
+            pool.submit(range(pool.next, min(last, number + ahead) + 1))
+            if number < last and len(page) < size:
+                raise UnexpectedResponseError(
+                    listing.where,
+                    f"page {number} of {total_pages} holds {len(page)} records; every page "
+                    f"but the last holds {size}",
+                    field="data",
+                )
+            kept.add(page, number)
+            del page
             if kept.full:
                 break
-            kept.add(_records(pool.take(number), where))
     return announced
 
 
 def _sequential_numbered(
-    fetch: PageFetcher,
-    base: dict[str, Any],
-    style: str,
-    size: int,
+    listing: _Listing,
     pages: list[list[dict[str, Any]]],
     wanted: int | None,
+    announced: int | None,
     kept: _Kept,
     bar: _Progress,
-    where: str,
 ) -> None:
-    # Keep only the leading full pages: a short (or empty) one is the end.
-    for page in pages:
-        kept.add(page)
-        if len(page) < size:
+    # Keep only the leading full pages: a short (or empty) one is the end. A listing
+    # that announced its records cannot have more full pages than they fill.
+    most = None if announced is None else announced // listing.size + 1
+    for number, page in enumerate(pages, 1):
+        kept.add(page, number)
+        if len(page) < listing.size:
             return
     number = len(pages)
     while (wanted is None or number < wanted) and not kept.full:
         number += 1
-        page = _records(fetch(_page_params(style, base, number, size), None), where)
+        if most is not None and number > most:
+            raise UnexpectedResponseError(
+                listing.where,
+                f"page {number} is still full, but meta.total_results says {announced} records",
+                field="meta.total_results",
+            )
+        page = listing.get(listing.params(number))[0]
         bar.page(len(page))
         if not page:
             break
-        kept.add(page)
-        if len(page) < size:
+        kept.add(page, number)
+        if len(page) < listing.size:
             break
 
 
 class _PagePool:
     """Fetches numbered pages on worker threads, at most ``limit.value`` at a time.
 
-    Pages can be added while others are in flight (the rest of a listing as soon as
-    page 1 tells its length) and are taken in order; a page taken is let go. The first
-    page to fail ends the whole call, even while an earlier one is still awaited.
-    Leaving the ``with`` block drops pages not yet started.
+    Pages are asked for a few at a time ahead of the one awaited (:meth:`submit` with
+    the next numbers) and taken in order; a page taken is let go. The first page to
+    fail ends the whole call, even while an earlier one is still awaited, and leaving
+    the ``with`` block on an error neither starts the pages not yet started nor waits
+    for those in flight (their answers are dropped when they come).
     """
 
-    def __init__(
-        self,
-        fetch: PageFetcher,
-        base: dict[str, Any],
-        style: str,
-        size: int,
-        concurrency: int,
-        bar: _Progress,
-    ) -> None:
-        self._fetch = fetch
-        self._base = base
-        self._style = style
-        self._size = size
+    def __init__(self, listing: _Listing, concurrency: int, bar: _Progress) -> None:
+        self._listing = listing
         self._bar = bar
         self.limit = AdaptiveLimit(concurrency)
         self._pool = ThreadPoolExecutor(
@@ -450,14 +578,18 @@ class _PagePool:
         self._futures: dict[int, Future[Any]] = {}
         self._changed = threading.Condition()
         self._failed: Future[Any] | None = None
+        self._stopped = False
+        #: The next page number to submit.
+        self.next = 1
 
-    def _one(self, number: int) -> Any:
+    def _one(self, number: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
         with self.limit.slot():
-            body = self._fetch(
-                _page_params(self._style, self._base, number, self._size), self.limit.lower
-            )
-        self._bar.page(_count(body))
-        return body
+            if self._stopped:
+                return [], {}
+            found, counts, _ = self._listing.get(self._listing.params(number), self.limit.lower)
+        if not self._stopped:
+            self._bar.page(len(found))
+        return found, counts
 
     def _done(self, future: Future[Any]) -> None:
         with self._changed:
@@ -470,9 +602,10 @@ class _PagePool:
             future = self._pool.submit(self._one, number)
             self._futures[number] = future
             future.add_done_callback(self._done)
+            self.next = max(self.next, number + 1)
 
-    def take(self, number: int) -> Any:
-        """The body of page ``number`` (or the error of the first page that failed)."""
+    def take(self, number: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """Page ``number``'s records and counts (or the error of the first page that failed)."""
         future = self._futures[number]
         with self._changed:
             while not future.done() and self._failed is None:
@@ -485,42 +618,45 @@ class _PagePool:
     def __enter__(self) -> _PagePool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        # On failure, pages not yet started are dropped; running ones finish first.
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        failed = exc_type is not None
+        self._stopped = failed
+        # On failure, pages not yet started are dropped and those in flight are not
+        # awaited: the caller has its error now, not when the slowest page answers.
+        self._pool.shutdown(wait=not failed, cancel_futures=True)
 
 
 def _cursor_pages(
-    fetch: PageFetcher,
-    base: dict[str, Any],
-    size: int,
+    listing: _Listing,
     kept: _Kept,
     bar: _Progress,
-    where: str,
     stop_after: Callable[[list[dict[str, Any]]], bool] | None = None,
 ) -> None:
     after: str | None = None
-    seen_cursors: set[str] = set()
+    followed: set[str] = set()
+    number = 0
     while not kept.full:
-        params = dict(base)
-        params["page[limit]"] = size
-        if after is not None:
-            params["page[after]"] = after
-        body = fetch(params, None)
-        page = _records(body, where)
+        number += 1
+        page, _, body = listing.get(listing.params(None, after))
         bar.page(len(page))
         if not page:
             break
-        kept.add(page)
+        kept.add(page, f"{number} (after cursor {after!r})" if after else number)
         if stop_after is not None and stop_after(page):
             break
-        cursors = _meta(body).get("cursors")
+        meta = body.get("meta")
+        cursors = meta.get("cursors") if isinstance(meta, dict) else None
         nxt = cursors.get("after") if isinstance(cursors, Mapping) else None
-        # No cursor, or one we already followed (a server bug would loop forever): done.
-        if not nxt or nxt in seen_cursors:
+        if not nxt:  # no cursor onwards: this was the last page
             break
-        seen_cursors.add(nxt)
-        after = str(nxt)
+        nxt = str(nxt)
+        if nxt in followed or nxt == after:
+            raise UnexpectedResponseError(
+                listing.where, f"cursor {nxt!r} was already followed: the listing would loop",
+                field="meta.cursors.after",
+            )
+        followed.add(nxt)
+        after = nxt
     return None
 
 

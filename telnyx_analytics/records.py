@@ -1,9 +1,11 @@
 """Records and synchronous reports, each as a typed pandas DataFrame.
 
-Every function here is a thin shell over one engine: it names a row of the catalog
-(``_catalog.OPERATIONS``), which checks and translates the arguments before anything is
-sent, fetches (every page, in parallel where the API allows), and turns the records into
-the typed frame of the row's schema (``_frames``). See docs/frames.md for the columns.
+Every function here is a thin shell over the one engine (``_engine.py``): it names a row
+of the catalog (``_catalog.OPERATIONS``), which checks and translates the arguments
+before anything is sent, says what to take from the answer, and how the pages go; the
+engine fetches (every page, in parallel where the API allows), and turns the records
+into the typed frame of the row's schema (``_frames``). See docs/frames.md for the
+columns.
 
 Windows use one vocabulary, ``start`` and ``end``: a ``str``, ``datetime.date``,
 ``datetime.datetime`` or ``pandas.Timestamp``; a naive value is taken as UTC; a day as
@@ -20,19 +22,19 @@ Windows use one vocabulary, ``start`` and ``end``: a ``str``, ``datetime.date``,
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from . import _catalog, _dates, _frames, _pagination, sessions
+from . import _catalog, _engine, _frames, _pagination, sessions
 from ._client import Client, get_client
 from ._dates import Moment
 from ._money import to_money
+from .reports import cdrs
 from .errors import UnexpectedResponseError
 from .sessions import SessionTree
 
@@ -51,98 +53,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("telnyx_analytics.records")
-
-
-# -- the engine ---------------------------------------------------------------------------
-
-
-def _calls(op_name: str, kwargs: dict[str, Any]) -> list[_catalog.Call]:
-    """Checked requests for an operation: one, or one per piece of a window longer than
-    the operation accepts. Everything is checked here, before any request."""
-    op = _catalog.OPERATIONS[op_name]
-    first = _catalog.prepare(op, **kwargs)
-    span = op.window.max_span if op.window else None
-    if span is None or first.start is None or first.end is None or first.end - first.start < span:
-        return [first]
-    pieces = _dates.split(first.start, first.end, span)
-    log.info("%s: window of %s split into %d pieces", op.name, first.end - first.start, len(pieces))
-    return [_catalog.prepare(op, **{**kwargs, "start": lo, "end": hi}) for lo, hi in pieces]
-
-
-def _fetch(
-    call: _catalog.Call,
-    client: Client,
-    *,
-    page_size: int | None = None,
-    limit: int | None = None,
-    cache: bool = True,
-    convert: Callable[[list[dict[str, Any]]], Any] | None = None,
-) -> Any:
-    """The records of a paginated GET (all pages; converted in batches with ``convert``),
-    or the JSON body of any other call."""
-    op = call.op
-    if op.paging is not None:
-        return client.paginate(
-            call.path, call.params, style=op.paging, page_size=page_size or op.max_page_size or 1,
-            limit=limit, id_field=op.id_field, desc=op.name, cache=cache, convert=convert,
-        )
-    if call.method == "GET":
-        return client.get_json(call.path, call.params, cache=cache)
-    response = client.request(call.method, call.path, params=call.params or None, json=call.json,
-                              cache=False)
-    return response.json() if response.content and response.content.strip() else None
-
-
-def _paged_frame(
-    op_name: str,
-    kwargs: dict[str, Any],
-    client: Client | None,
-    *,
-    page_size: int | None = None,
-    limit: int | None = None,
-    schema: _frames.Schema | None = None,
-) -> tuple[pd.DataFrame, list[_catalog.Call]]:
-    """Check, fetch and type the records of a paginated operation (and say which calls).
-
-    Records become Arrow tables of the schema (the row's, or ``schema``) a batch at a
-    time as pages arrive, so a long listing never holds all its dicts at once; the
-    tables are stacked at the end.
-    """
-    op = _catalog.OPERATIONS[op_name]
-    spec = schema or op.schema
-    assert spec is not None, op_name
-    size = _catalog.check_paging(op, page_size, limit)
-    calls = _calls(op_name, kwargs)
-    client = get_client(client)
-    convert = _to_table(spec)
-    tables: list[Any] = []
-    count = 0
-    for call in calls:
-        left = None if limit is None else limit - count
-        if left == 0:
-            break
-        batches = _fetch(call, client, page_size=size, limit=left, convert=convert)
-        tables.extend(batches)
-        count += sum(t.num_rows for t in batches)
-    df = _frames.tables_to_frame(tables, spec)
-    if len(calls) > 1 and op.id_field in df.columns:
-        # Pieces do not overlap, but a record the API timestamps on a boundary must still
-        # appear once.
-        ids = df[op.id_field]
-        df = df[~(ids.duplicated() & ids.notna())].reset_index(drop=True)
-    return df, calls
-
-
-def _to_table(schema: str | _frames.Schema) -> Callable[[list[dict[str, Any]]], Any]:
-    """What a listing's batches of records become: Arrow tables of ``schema``."""
-    return functools.partial(_frames.records_to_table, name=schema)
-
-
-def _frame(op_name: str, records: list[dict[str, Any]], **kwargs: Any) -> pd.DataFrame:
-    """The typed frame of an operation's records (its schema is in the catalog row)."""
-    schema = _catalog.OPERATIONS[op_name].schema
-    assert schema is not None, op_name
-    return _frames.records_to_frame(records, schema, **kwargs)
 
 
 # -- detail records -------------------------------------------------------------------------
@@ -195,34 +105,9 @@ def call_events(
     >>> list(df.columns[:3])
     ['call_leg_id', 'call_session_id', 'event_timestamp']
     """
-    call = _catalog.prepare("call_events", start=start, end=end, **filters)
-    op = call.op
-    size = _catalog.check_paging(op, page_size, limit)
-    client = get_client(client)
-    if call.start is None or call.end is None:
-        df, _ = _paged_frame("call_events", {"start": start, "end": end, **filters}, client,
-                             page_size=page_size, limit=limit)
-        return df
-    assert size is not None
-    end = call.end
-
-    def past_end(page: list[dict[str, Any]]) -> bool:
-        # Events come in time order and the API takes one time bound: stop at the page
-        # that goes past the window's end instead of reading on to now.
-        last = page[-1].get("event_timestamp") if page else None
-        return bool(last) and pd.Timestamp(last) > end
-
-    schema = op.schema
-    assert schema is not None
-    tables = client.paginate(call.path, call.params, style="cursor", page_size=size,
-                             id_field=None, desc="call_events", stop_after=past_end,
-                             convert=_to_table(schema))
-    df = _frames.tables_to_frame(tables, schema)
-    ts = df["event_timestamp"]
-    df = df[(ts >= call.start) & (ts <= call.end)].reset_index(drop=True)
-    if not len(df):
-        return _frames.empty_frame(_catalog.OPERATIONS["call_events"].schema)
-    return df.iloc[:limit] if limit is not None else df
+    df, _ = _engine.paged_frame("call_events", {"start": start, "end": end, **filters}, client,
+                                page_size=page_size, limit=limit)
+    return df
 
 
 def mdrs(
@@ -268,7 +153,7 @@ def mdrs(
     >>> set(df["direction"])
     {'inbound'}
     """
-    df, _ = _paged_frame(
+    df, _ = _engine.paged_frame(
         "mdrs", {"start": start, "end": end, **filters}, client, page_size=page_size, limit=limit
     )
     return df
@@ -315,7 +200,7 @@ def wdrs(
     >>> {"uplink_data", "uplink_data_unit", "cost", "currency"} <= set(df.columns)
     True
     """
-    df, _ = _paged_frame(
+    df, _ = _engine.paged_frame(
         "wdrs", {"start": start, "end": end, **filters}, client, page_size=page_size, limit=limit
     )
     return df
@@ -365,15 +250,8 @@ def cdr_usage(
     >>> str(df["calls"].dtype)
     'Int64'
     """
-    call = _catalog.prepare(
-        "cdr_usage", start=start, end=end, aggregation=aggregation, breakdown=breakdown,
-        connections=connections,
-    )
-    data = _data(_fetch(call, get_client(client)))
-    result = data.get("result")
-    rows = result.get("records", []) if isinstance(result, Mapping) else (result or [])
-    window = {k: data.get(k) for k in ("start_time", "end_time")}
-    return _frame("cdr_usage", rows, constants=window)
+    return _engine.frame("cdr_usage", client, start=start, end=end, aggregation=aggregation,
+                         breakdown=breakdown, connections=connections)
 
 
 def mdr_usage(
@@ -415,22 +293,8 @@ def mdr_usage(
     >>> str(df["cost"].dtype)
     'decimal128(18, 6)[pyarrow]'
     """
-    call = _catalog.prepare(
-        "mdr_usage", start=start, end=end, aggregation=aggregation, profiles=profiles
-    )
-    data = _data(_fetch(call, get_client(client)))
-    rows = data.get("result") or []
-    if isinstance(rows, Mapping):
-        rows = rows.get("records", [])
-    window = {k: data.get(k) for k in ("start_date", "end_date")}
-    return _frame("mdr_usage", rows, constants=window)
-
-
-def _data(body: Any) -> dict[str, Any]:
-    data = body.get("data") if isinstance(body, Mapping) else None
-    if not isinstance(data, Mapping):
-        raise ValueError(f"expected a JSON object with 'data', got {type(data).__name__}")
-    return dict(data)
+    return _engine.frame("mdr_usage", client, start=start, end=end, aggregation=aggregation,
+                         profiles=profiles)
 
 
 # -- product usage (/usage_reports) ---------------------------------------------------------
@@ -467,10 +331,7 @@ def _dimension_kind(name: str) -> str:
 
 
 def _options_payload(client: Client, product: str | None = None) -> list[dict[str, Any]]:
-    call = _catalog.prepare("product_usage_options", product=product)
-    body = _fetch(call, client)
-    data = body.get("data") if isinstance(body, Mapping) else None
-    return [d for d in (data or []) if isinstance(d, Mapping)]
+    return _engine.records("product_usage_options", client, product=product)
 
 
 def _index_options(items: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, list[str]]]:
@@ -609,7 +470,7 @@ def product_usage(
             + [_frames.Column(m, _metric_kind(m)) for m in mets]
         ),
     )
-    df, calls = _paged_frame(
+    df, calls = _engine.paged_frame(
         "product_usage",
         {"product": product, "dimensions": dims, "metrics": mets, "start": start, "end": end,
          **options},
@@ -690,12 +551,7 @@ def cdr_report_fields(*, client: Client | None = None) -> pd.DataFrame:
     >>> "cost" in set(f["field"])
     True
     """
-    call = _catalog.prepare("cdr_report_fields")
-    body = _fetch(call, get_client(client))
-    rows = [{"category": category, "field": name}
-            for category, names in (body or {}).items() if isinstance(names, list)
-            for name in names]  # fmt: skip
-    return _frames.records_to_frame(rows, "cdr_report_field")
+    return _engine.frame("cdr_report_fields", client)
 
 
 def session_metadata(
@@ -729,11 +585,10 @@ def session_metadata(
     >>> "record_type" in md.columns and len(md) > 0
     True
     """
-    client = get_client(client)
     if record_type is None:
-        body = _fetch(_catalog.prepare("session_metadata"), client)
+        record_types, body = _engine.answer("session_metadata", client)
         rows = []
-        for rt in body.get("record_types") or []:
+        for rt in record_types:
             rows.append({
                 "record_type": rt.get("record_type"),
                 "product": rt.get("product"),
@@ -747,8 +602,7 @@ def session_metadata(
             })  # fmt: skip
         df = _frames.records_to_frame(rows, "session_record_type")
     else:
-        call = _catalog.prepare("session_metadata.record_type", record_type=record_type)
-        body = _fetch(call, client)
+        body, _ = _engine.answer("session_metadata.record_type", client, record_type=record_type)
         rows = []
         for relation, key, side in (("child", "child_relationships", "child"),
                                     ("parent", "parent_relationships", "parent")):
@@ -812,12 +666,11 @@ def session_analysis(
     ...
     ValueError: event_id must be a UUID like '3fa85f64-...', got 'not-a-uuid'.
     """
-    call = _catalog.prepare(
-        "session_analysis", record_type=record_type, event_id=event_id,
+    body, _ = _engine.answer(
+        "session_analysis", client, record_type=record_type, event_id=event_id,
         include_children=include_children, max_depth=max_depth, expand=expand,
         date_time=date_time,
     )
-    body = _fetch(call, get_client(client))
     return SessionTree.from_response(body)
 
 
@@ -900,9 +753,6 @@ def session_totals(
         raise ValueError(f"top={top!r}: expected a positive integer or None")
     client = get_client(client)
     if calls is None:
-        # Imported here: reports builds on this module's engine.
-        from .reports import cdrs
-
         calls = cdrs(start, end if end is not None else start, client=client)
     events = _events(calls)
     ids = list(events)
@@ -914,7 +764,8 @@ def session_totals(
 
     def total(call: _catalog.Call) -> dict[str, Any]:
         try:
-            head = sessions.summary(_fetch(call, client))  # no tree: one root, no records
+            # No tree: one root, no records. The catalog row checked the answer's shape.
+            head = sessions.summary(_engine.send(call, client)[0])
         except (TypeError, ValueError) as exc:
             raise UnexpectedResponseError(call.path, str(exc)) from None
         return {**head, "products": ", ".join(head["products"])}

@@ -58,7 +58,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from . import _catalog, _frames
+from . import _catalog, _engine, _frames
 from ._client import Client, get_client
 from ._dates import Moment
 from ._http import remove_orphan_parts
@@ -69,7 +69,6 @@ from .errors import (
     ReportTimeoutError,
     UnexpectedResponseError,
 )
-from .records import _fetch
 
 __all__ = ["KINDS", "cdrs", "create", "delete", "download", "get", "list", "read", "wait"]
 
@@ -91,14 +90,29 @@ DEFAULT_MAX_AGE = 3600.0
 # -- small helpers ----------------------------------------------------------------------------
 
 
-def _unwrap(body: Any, kind: _catalog.ReportKind) -> dict[str, Any]:
-    """The report request of an answer (``data``, or its first item for CSV downloads)."""
-    data = body.get("data") if isinstance(body, Mapping) else None
-    if isinstance(data, builtins.list):
-        data = data[0] if data else None
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{kind.name}: the answer holds no report request: {body!r:.200}")
-    return dict(data)
+def _report(
+    kind: _catalog.ReportKind, call: _catalog.Call, client: Client, *, cache: bool = True
+) -> dict[str, Any]:
+    """The report request a call's answer holds (the catalog row says where), its id
+    checked: an answer without a well-formed id is the server's fault, not the caller's.
+    Empty for an answer without a body, which only a DELETE's row allows."""
+    report, _ = _engine.send(call, client, cache=cache)
+    if report is None:
+        return {}
+    try:
+        _id_of(kind, report)
+    except (TypeError, ValueError) as exc:
+        raise UnexpectedResponseError(
+            call.path, f"the {kind.name} report request has no usable id ({exc})", field="id",
+            record=report.get("id"),
+        ) from None
+    return dict(report)
+
+
+def _get(kind: _catalog.ReportKind, report_id: Any, client: Client) -> dict[str, Any]:
+    """A report request as it is now (never from the cache)."""
+    return _report(kind, _catalog.prepare(kind.op("get"), report_id=report_id), client,
+                   cache=False)
 
 
 def _id_of(kind: _catalog.ReportKind, report_or_id: Any) -> str:
@@ -109,8 +123,17 @@ def _id_of(kind: _catalog.ReportKind, report_or_id: Any) -> str:
     return str(report_id)
 
 
-def _status(report: Mapping[str, Any]) -> str:
-    return _catalog.report_status(report.get("status"))
+def _status(report: Mapping[str, Any], kind: _catalog.ReportKind) -> str:
+    """A report's status in one vocabulary; one the API does not document is an error
+    at once (polling on for it would only wait out the timeout)."""
+    status = _catalog.report_status(report.get("status"))
+    if status not in _catalog.REPORT_STATUSES:
+        raise UnexpectedResponseError(
+            kind.op("get").path, f"unknown report status {report.get('status')!r}; expected "
+            f"one of {', '.join(sorted(_catalog.REPORT_STATUSES))}", field="status",
+            record=report.get("id"),
+        )
+    return status
 
 
 def _positive(name: str, value: Any) -> float:
@@ -149,8 +172,8 @@ def create(kind: str, *, client: Client | None = None, **params: Any) -> dict[st
     """
     k = _catalog.report_kind(kind)
     call = _catalog.prepare(k.op("create"), **params)
-    report = _unwrap(_fetch(call, get_client(client)), k)
-    log.info("%s report %s requested", k.name, report.get("id"))
+    report = _report(k, call, get_client(client))
+    log.info("%s report %s requested", k.name, report["id"])
     return report
 
 
@@ -173,13 +196,11 @@ def list(kind: str, *, client: Client | None = None) -> pd.DataFrame:
     ValueError: Report kind 'billing_group' has no 'list' operation ...; it supports: create, get.
     """
     k = _catalog.report_kind(kind)
-    call = _catalog.prepare(k.op("list"))
-    answer = _fetch(call, get_client(client), cache=False)
-    items = answer if isinstance(answer, builtins.list) else (answer or {}).get("data") or []
+    items = _engine.records(k.op("list"), client, cache=False)
     rows = []
     for item in items:
         row = {key: value for key, value in item.items() if key != "result"}
-        row["status"] = _status(item)
+        row["status"] = _catalog.report_status(item.get("status"))
         rows.append(row)
     return _frames.records_to_frame(rows, "report_request")
 
@@ -194,9 +215,7 @@ def get(kind: str, report_id: str, *, client: Client | None = None) -> dict[str,
     ...
     ValueError: report_id must be a UUID like '3fa85f64-5717-4562-b3fc-2c963f66afa6', got '42'.
     """
-    k = _catalog.report_kind(kind)
-    call = _catalog.prepare(k.op("get"), report_id=report_id)
-    return _unwrap(_fetch(call, get_client(client), cache=False), k)
+    return _get(_catalog.report_kind(kind), report_id, get_client(client))
 
 
 def delete(kind: str, report_id: str, *, client: Client | None = None) -> dict[str, Any]:
@@ -215,11 +234,10 @@ def delete(kind: str, report_id: str, *, client: Client | None = None) -> dict[s
     ValueError: Report kind 'phone_numbers_csv' has no 'delete' operation ...: list, create, get.
     """
     k = _catalog.report_kind(kind)
-    call = _catalog.prepare(k.op("delete"), report_id=report_id)
     client = get_client(client)
-    body = _fetch(call, client)
+    report = _report(k, _catalog.prepare(k.op("delete"), report_id=report_id), client)
     _Store.of(client).forget(k.name, report_id)
-    return _unwrap(body, k) if isinstance(body, Mapping) and body.get("data") else {"id": report_id}
+    return report or {"id": report_id}
 
 
 def wait(
@@ -268,7 +286,7 @@ def wait(
     ValueError: timeout must be a positive number of seconds, got 0.
     """
     k = _catalog.report_kind(kind)
-    call = _catalog.prepare(k.op("get"), report_id=report_id)
+    _catalog.prepare(k.op("get"), report_id=report_id)
     timeout = _positive("timeout", timeout)
     delay = _positive("poll", poll)
     client = get_client(client)
@@ -283,9 +301,9 @@ def wait(
     status = None
     try:
         while True:
-            report = _unwrap(_fetch(call, client, cache=False), k)
-            if _status(report) != status:
-                status = _status(report)
+            report = _get(k, report_id, client)
+            if _status(report, k) != status:
+                status = _status(report, k)
                 log.info("%s report %s: %s", k.name, report_id, status)
                 bar.set_postfix_str(status)
             if status == "complete":
@@ -359,9 +377,9 @@ def download(
     client = get_client(client)
     report = dict(report_or_id) if isinstance(report_or_id, Mapping) else None
     # A bare id is looked up: the kept file is chosen by what the report asked for.
-    if report is None or _status(report) != "complete" or not report.get(k.url_field):
+    if report is None or _status(report, k) != "complete" or not report.get(k.url_field):
         report = get(k.name, report_id, client=client)
-    if _status(report) != "complete":
+    if _status(report, k) != "complete":
         report = wait(k.name, report_id, client=client)
     return _report_frame(k, report, target, client)
 
@@ -518,10 +536,10 @@ def read(
             df = _read_kept(k, report_id, kept, _target(path, report_id))
             if df is not None:
                 return df
-    report = _unwrap(_fetch(call, client), k)
-    report_id = str(report.get("id"))
+    report = _report(k, call, client)
+    report_id = str(report["id"])
     log.info("%s report %s requested", k.name, report_id)
-    if _status(report) != "complete":
+    if _status(report, k) != "complete":
         report = wait(k.name, report_id, timeout=timeout, poll=poll, client=client)
     df = _report_frame(k, report, _target(path, report_id), client)
     store.remember(k.name, key, report)

@@ -182,7 +182,7 @@ def test_page_sizes_stay_within_the_descriptions_limits(spec: dict[str, Any]) ->
         limit = None
         if "page" in params:
             props = _deref(spec, params["page"]["schema"]).get("properties", {})
-            key = "limit" if op.paging == "cursor" else "size"
+            key = "limit" if op.paging.cursor else "size"
             limit = props.get(key, {}).get("maximum")
         for name in ("page[size]", "per_page"):
             if name in params:

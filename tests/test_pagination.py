@@ -14,7 +14,12 @@ import pytest
 from telnyx_analytics._client import Client
 from telnyx_analytics._http import RetryPolicy
 from telnyx_analytics._pagination import AdaptiveLimit, paginate
-from telnyx_analytics.errors import IncompleteResultError, InternalServerError, error_from_response
+from telnyx_analytics.errors import (
+    IncompleteResultError,
+    InternalServerError,
+    UnexpectedResponseError,
+    error_from_response,
+)
 
 KEY = "KEY_paging_account_42"
 FAST = RetryPolicy(initial_delay=0.001, max_delay=0.004, max_retry_after=0.004)
@@ -220,14 +225,16 @@ def test_cursor_paging_follows_cursors_until_there_is_none() -> None:
     assert paginate(fetch, style="cursor", page_size=5, limit=7) == data[:7]
 
 
-def test_cursor_paging_stops_on_a_repeated_cursor() -> None:
+def test_a_repeated_cursor_is_an_error_not_a_silent_end() -> None:
+    # It used to end the listing quietly with what had arrived: a short frame.
     calls = []
 
     def fetch(params: dict, on_rate_limit=None) -> dict:
         calls.append(params.get("page[after]"))
         return {"data": [{"id": len(calls)}], "meta": {"cursors": {"after": "same"}}}
 
-    assert len(paginate(fetch, style="cursor", page_size=1)) == 2
+    with pytest.raises(UnexpectedResponseError, match="cursor 'same' was already followed"):
+        paginate(fetch, style="cursor", page_size=1, where="/call_events")
     assert calls == [None, "same"]
 
 
