@@ -192,7 +192,7 @@ class Answer:
             return rows
         if self.records is not None:
             inner = ".".join(p for p in (self.select, self.records) if p)
-            return records_of(dig(obj, self.records, endpoint, inner), endpoint, inner)
+            return records_of(dig(obj, self.records, endpoint, self.select), endpoint, inner)
         return obj
 
     def kept(self, body: Any) -> dict[str, Any]:
@@ -224,31 +224,38 @@ class Answer:
 _MISSING = object()
 
 
-def dig(body: Any, path: str, endpoint: str, field: str | None = None) -> Any:
+def dig(body: Any, path: str, endpoint: str, within: str = "") -> Any:
     """The value at dotted ``path`` in a JSON answer (``""``: the answer itself), or an
-    :class:`UnexpectedResponseError` saying what stood in the way.
+    :class:`UnexpectedResponseError` saying what stood in the way. ``within`` is where
+    ``body`` itself sits in the answer (for messages).
 
     >>> dig({"data": {"result": [1]}}, "data.result", "/x")
     [1]
+    >>> dig({"data": {"result": None}}, "data.result.records", "/x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    telnyx_analytics.errors.UnexpectedResponseError: /x: field 'data.result': expected an object...
     >>> dig([1, 2], "data", "/x")
     Traceback (most recent call last):
     ...
     telnyx_analytics.errors.UnexpectedResponseError: /x: expected a JSON object, got a list
     """
     node = body
-    for depth, key in enumerate(p for p in path.split(".") if p):
+    keys = [k for k in path.split(".") if k]
+    for depth, key in enumerate(keys):
+        here = ".".join([p for p in (within,) if p] + keys[:depth])
         if not isinstance(node, dict):
-            if depth == 0:
+            if not here:
                 _not_an_answer(node, endpoint)
             raise UnexpectedResponseError(
-                endpoint, f"expected an object, got {_kind(node)}", field=field or path
+                endpoint, f"expected an object, got {_kind(node)}", field=here
             )
         node = node.get(key, _MISSING)
         if node is _MISSING:
-            if depth == 0:
+            if not here:
                 _not_an_answer(body, endpoint)
-            raise UnexpectedResponseError(endpoint, "missing", field=field or path)
-    if not path and (not isinstance(body, dict) or _only_errors(body)):
+            raise UnexpectedResponseError(endpoint, "missing", field=f"{here}.{key}")
+    if not keys and not within and (not isinstance(body, dict) or _only_errors(body)):
         _not_an_answer(body, endpoint)
     return node
 

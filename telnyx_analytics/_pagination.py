@@ -535,26 +535,28 @@ def _sequential_numbered(
 ) -> None:
     # Keep only the leading full pages: a short (or empty) one is the end. A listing
     # that announced its records cannot have more full pages than they fill.
-    most = None if announced is None else announced // listing.size + 1
-    for number, page in enumerate(pages, 1):
+    def take(number: int, page: list[dict[str, Any]]) -> bool:
+        """Keep a page; whether the walk goes on."""
         kept.add(page, number)
         if len(page) < listing.size:
+            return False
+        if announced is not None and number * listing.size > announced:
+            raise UnexpectedResponseError(
+                listing.where,
+                f"page {number} is full, but meta.total_results says {announced} records",
+                field="meta.total_results",
+            )
+        return True
+
+    for number, page in enumerate(pages, 1):
+        if not take(number, page):
             return
     number = len(pages)
     while (wanted is None or number < wanted) and not kept.full:
         number += 1
-        if most is not None and number > most:
-            raise UnexpectedResponseError(
-                listing.where,
-                f"page {number} is still full, but meta.total_results says {announced} records",
-                field="meta.total_results",
-            )
         page = listing.get(listing.params(number))[0]
         bar.page(len(page))
-        if not page:
-            break
-        kept.add(page, number)
-        if len(page) < listing.size:
+        if not page or not take(number, page):
             break
 
 
