@@ -380,3 +380,73 @@ def test_window_checks_its_ends() -> None:
     with pytest.raises(TypeError, match="end is required"):
         _dates.window("2024-05-02", None)
     assert _dates.window(None, None, required=False) == (None, None)
+
+
+# -- the answer side: data selectors and pagers, against the description ----------------------
+
+
+def _answer_schema(spec: dict[str, Any], op: _catalog.Operation) -> dict[str, Any] | None:
+    responses = _operation(spec, op).get("responses", {})
+    ok = _deref(spec, responses.get("200") or responses.get("201") or responses.get("202"))
+    if not ok or "content" not in ok:
+        return None
+    content = ok["content"].get("application/json") or next(iter(ok["content"].values()))
+    return _deref(spec, content.get("schema"))
+
+
+def test_every_data_selector_finds_the_described_shape(spec: dict[str, Any]) -> None:
+    """Each row's answer selector walks the description's response schema to what the
+    row says sits there (a list of objects, an object, a list of one, lists of names)."""
+    checked = 0
+    for op in OPERATIONS.values():
+        node = _answer_schema(spec, op)
+        if node is None:
+            assert op.answer.empty_ok or op.method == "DELETE", op.name
+            continue
+        for key in [k for k in op.answer.select.split(".") if k]:
+            node = _deref(spec, node["properties"][key])
+        kind = node.get("type")
+        shape = op.answer.shape
+        if shape in ("records", "first"):
+            assert kind == "array", (op.name, kind)
+            assert _deref(spec, node["items"]).get("type", "object") == "object", op.name
+        elif shape == "groups":
+            groups = [_deref(spec, g) for g in node.get("properties", {}).values()]
+            groups += [_deref(spec, node["additionalProperties"])] if (
+                "additionalProperties" in node) else []
+            assert kind == "object" and groups, op.name
+            assert all(g["type"] == "array" for g in groups), op.name
+        else:
+            assert kind == "object" or "properties" in node, (op.name, kind)
+            if op.answer.records:
+                inner = node
+                for key in op.answer.records.split("."):
+                    if inner.get("additionalProperties") and not inner.get("properties"):
+                        break  # free-form from here ("result" of the CDR usage report)
+                    assert key in inner.get("properties", {}), (op.name, key)
+                    inner = _deref(spec, inner["properties"][key])
+                assert inner.get("type") == "array" or inner.get("additionalProperties"), op.name
+            for key in op.answer.keep:
+                assert key in node["properties"], (op.name, key)
+        checked += 1
+    assert checked >= 35
+
+
+def test_paging_parameter_names_follow_the_description(spec: dict[str, Any]) -> None:
+    """A row's pager names parameters the operation really has (``page[size]`` may be
+    described as the deepObject ``page`` with a ``size`` property)."""
+    checked = 0
+    for op in OPERATIONS.values():
+        if op.paging is None:
+            continue
+        params = _parameters(spec, op)
+        if not {"page", "per_page"} & set(params):
+            continue  # the description is silent on paging (/reports/mdrs): docs/sandbox.md
+        inner = set(_deref(spec, params["page"]["schema"]).get("properties", {})) if (
+            "page" in params and "page" not in (op.paging.number, op.paging.size)) else set()
+        for name in filter(None, (op.paging.number, op.paging.size, op.paging.after)):
+            deep = re.fullmatch(r"page\[(\w+)\]", name)
+            assert name in params or (deep and deep.group(1) in inner), (op.name, name)
+        checked += 1
+    assert checked >= 6
+    assert {op.paging.name for op in OPERATIONS.values() if op.paging} == set(_catalog.PAGERS)

@@ -337,3 +337,34 @@ def test_fewer_records_than_announced_still_says_so(hostile: Any) -> None:
     body = {"data": [mdr(1)], "meta": {"total_pages": 1, "total_results": 2}}
     with pytest.raises(IncompleteResultError):
         records.mdrs(*DAY, client=client(hostile(lambda req: Answer.json(body))))
+
+
+# -- the transport asks the caller's check; it knows no endpoint and no report status -----------
+
+
+def test_the_callers_check_decides_what_is_cached(hostile: Any, tmp_path: Path) -> None:
+    srv = hostile(lambda req: Answer.json({"data": {"id": "r1", "status": "brewing"}}))
+    c = client(srv, cache=tmp_path / "http.sqlite")
+
+    def refuse(payload: Any) -> bool:
+        raise UnexpectedResponseError("/things", "not a thing")
+
+    for check, cached in ((lambda p: False, 0), (refuse, 0), (lambda p: True, 1)):
+        try:
+            c.get_json("/things", check=check)
+        except UnexpectedResponseError:
+            assert check is refuse
+        assert c.cache_info()["responses"] == cached
+    # A status the transport never heard of is the check's business alone: cached above,
+    # and served from the cache now.
+    assert c.get_json("/things") == {"data": {"id": "r1", "status": "brewing"}}
+    assert len(srv.seen) == 3
+
+
+def test_by_default_a_pending_report_is_not_cached(hostile: Any, tmp_path: Path) -> None:
+    # Client.get_json's default check is the catalog's rule (legacy code 1 is pending).
+    srv = hostile(lambda req: Answer.json({"data": {"id": "r1", "status": 1}}))
+    c = client(srv, cache=tmp_path / "http.sqlite")
+    c.get_json("/legacy/reporting/usage_reports/voice/r1")
+    c.get_json("/legacy/reporting/usage_reports/voice/r1")
+    assert len(srv.seen) == 2 and c.cache_info()["responses"] == 0
