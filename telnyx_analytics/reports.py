@@ -128,10 +128,11 @@ def _status(report: Mapping[str, Any], kind: _catalog.ReportKind) -> str:
     at once (polling on for it would only wait out the timeout)."""
     status = _catalog.report_status(report.get("status"))
     if status not in _catalog.REPORT_STATUSES:
+        known = ", ".join(sorted(_catalog.REPORT_STATUSES))
         raise UnexpectedResponseError(
-            kind.op("get").path, f"unknown report status {report.get('status')!r}; expected "
-            f"one of {', '.join(sorted(_catalog.REPORT_STATUSES))}", field="status",
-            record=report.get("id"),
+            f"{kind.path}/{report.get('id')}",
+            f"unknown report status {report.get('status')!r}; expected one of {known}",
+            field="status", record=report.get("id"),
         )
     return status
 

@@ -75,6 +75,24 @@ def test_legacy_style_uses_page_and_per_page() -> None:
     assert all(set(call) == {"page", "per_page"} for call in api.calls)
 
 
+def test_paging_names_are_data_any_pager_walks_the_same_way() -> None:
+    # Numbered and legacy paging differ only in names: a pager with other names is walked
+    # by the same code, with no branch for it.
+    from telnyx_analytics._catalog import Pager
+
+    data = rows(23)
+    seen = []
+
+    def fetch(params: dict, on_rate_limit=None) -> dict:
+        seen.append(sorted(params))
+        n, size = params["pg"], params["n"]
+        return {"data": data[(n - 1) * size: n * size],
+                "meta": {"total_pages": 3, "total_results": 23}}
+
+    assert paginate(fetch, style=Pager("custom", "n", number="pg"), page_size=10) == data
+    assert seen == [["n", "pg"]] * 3
+
+
 def test_duplicate_ids_are_dropped_keeping_the_first() -> None:
     data = rows(25)
     # A record slid onto the next page while paging: it comes twice.
