@@ -34,8 +34,8 @@ from . import _catalog, _engine, _frames, _pagination, sessions
 from ._client import Client, get_client
 from ._dates import Moment
 from ._money import to_money
-from .reports import cdrs
 from .errors import UnexpectedResponseError
+from .reports import cdrs
 from .sessions import SessionTree
 
 __all__ = [
