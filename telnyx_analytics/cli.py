@@ -90,6 +90,15 @@ def _faults(text: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _download_faults(text: str) -> dict[str, float]:
+    from .sandbox.faults import DOWNLOAD_KINDS, parse_faults
+
+    try:
+        return parse_faults(text, DOWNLOAD_KINDS)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _keys(text: str) -> frozenset[str]:
     keys = frozenset(k.strip() for k in text.split(",") if k.strip())
     if not keys:
@@ -147,7 +156,24 @@ def _add_sandbox(commands: Any) -> None:
         type=_faults,
         default=None,
         help="share of requests answered with a fault, e.g. 429=0.1,500=0.05,reset=0.02 "
-        "(kinds: 429 500 502 503 reset truncate html slow)",
+        "(kinds: 429 500 502 503 reset truncate html slow html_200 errors_200 null_data "
+        "repeat_page bad_meta odd_status comma_amount trickle)",
+    )
+    p.add_argument(
+        "--download-faults",
+        metavar="SPEC",
+        type=_download_faults,
+        default=None,
+        help="the same for report downloads, e.g. gzip_cut=0.5 "
+        "(kinds: short 500 503 reset gzip_cut short_unannounced html_200)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        metavar="N",
+        type=_number(int, lo=0),
+        default=None,
+        help="requests per second per account, answered 429 (code 10011) beyond; "
+        "0: no limit (default: the sandbox's, 20)",
     )
     p.add_argument(
         "--keys", metavar="K1,K2", type=_keys, default=None, help="accept only these API keys"
@@ -174,6 +200,8 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     from .sandbox import serve
 
     stop = threading.Event()
+    # Without --rate-limit, serve()'s own default applies; 0 turns the limit off.
+    limit = {} if args.rate_limit is None else {"rate_limit": args.rate_limit or None}
     with ExitStack() as stack:
         try:
             sb = stack.enter_context(
@@ -188,8 +216,10 @@ def _run_sandbox(args: argparse.Namespace) -> int:
                     download_port=args.download_port,
                     latency_ms=args.latency,
                     faults=args.faults,
+                    download_faults=args.download_faults,
                     report_delay=args.report_delay,
                     report_failure_rate=args.report_failure_rate,
+                    **limit,
                 )
             )
         except OSError as exc:

@@ -124,7 +124,8 @@ def test_keys_faults_and_latency_flags_take_effect(launch: type[Server]) -> None
         base_url + "/reports/mdrs", headers={"Authorization": "Bearer KEY_one"}, timeout=10
     )
     assert time.perf_counter() - started >= 0.1
-    assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+    assert r.status_code == 429 and r.json()["errors"][0]["code"] == "10011"
+    assert "Retry-After" not in r.headers
     code, _ = server.stop()
     assert code == 0
 
@@ -134,6 +135,42 @@ def test_keys_faults_and_latency_flags_take_effect(launch: type[Server]) -> None
     assert requests.get(url, headers={"Authorization": "Bearer KEY_two"}, timeout=30).ok
     other = requests.get(url, headers={"Authorization": "Bearer KEY_three"}, timeout=10)
     assert other.status_code == 401
+    assert server.stop()[0] == 0
+
+
+def _get(base_url: str, key: str = "KEY_cli_limit") -> requests.Response:
+    return requests.get(
+        base_url + "/reports/mdrs", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+
+
+def test_rate_limit_flag_and_its_default(launch: type[Server]) -> None:
+    limited = launch("--rate-limit", "2", "--days", "1")
+    default = launch("--days", "1")
+    unlimited = launch("--rate-limit", "0", "--days", "1")
+    urls = [s.readline().removeprefix("base_url: ").strip() for s in (limited, default, unlimited)]
+    _get(urls[0])  # the first request builds the account's ledger: not part of the burst
+    time.sleep(1.02 - time.monotonic() % 1.0)  # early in a window (one clock per machine)
+    burst = [_get(urls[0]) for _ in range(3)]
+    assert [r.status_code for r in burst][-1] == 429
+    assert burst[0].headers["x-ratelimit-limit"] == "2"
+    assert burst[-1].json()["errors"][0]["code"] == "10011"
+    assert _get(urls[1]).headers["x-ratelimit-limit"] == "20"
+    assert "x-ratelimit-limit" not in _get(urls[2]).headers
+    for server in (limited, default, unlimited):
+        assert server.stop()[0] == 0
+
+
+def test_download_faults_flag_takes_effect(launch: type[Server]) -> None:
+    server = launch("--download-faults", "html_200=1", "--days", "1", "--report-delay", "0")
+    base_url = server.readline().removeprefix("base_url: ").strip()
+    auth = {"Authorization": "Bearer KEY_cli_download"}
+    created = requests.post(base_url + "/phone_numbers/csv_downloads", headers=auth, timeout=30)
+    report_id = created.json()["data"][0]["id"]
+    got = requests.get(f"{base_url}/phone_numbers/csv_downloads/{report_id}", headers=auth,
+                       timeout=30).json()["data"][0]
+    page = requests.get(got["url"], timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert server.stop()[0] == 0
 
 
@@ -148,6 +185,10 @@ def test_keys_faults_and_latency_flags_take_effect(launch: type[Server]) -> None
         (["sandbox", "--latency", "-5"], "--latency"),
         (["sandbox", "--report-failure-rate", "1.5"], "--report-failure-rate"),
         (["sandbox", "--keys", ","], "--keys"),
+        (["sandbox", "--rate-limit", "-1"], "--rate-limit"),
+        (["sandbox", "--rate-limit", "2.5"], "--rate-limit"),
+        (["sandbox", "--download-faults", "truncate=0.1"], "unknown fault kind 'truncate'"),
+        (["sandbox", "--faults", "gzip_cut=0.1"], "unknown fault kind 'gzip_cut'"),
         (["sandbox", "--nope"], "--nope"),
         (["frobnicate"], "frobnicate"),
         ([], "COMMAND"),

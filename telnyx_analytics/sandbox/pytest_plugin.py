@@ -7,12 +7,16 @@ Enable it in a ``conftest.py``::
 Fixtures
 --------
 sandbox
-    One sandbox for the whole session (``serve(seed=1, days=30, report_delay=0.2)``).
-    It is shared: a test that wants faults or latency should start its own with
-    ``sandbox_factory`` rather than change this one.
+    One sandbox for the whole session (``serve(seed=1, days=30, report_delay=0.2,
+    rate_limit=None)``). It is shared: a test that wants faults or latency should start
+    its own with ``sandbox_factory`` rather than change this one.
 sandbox_factory
     ``sandbox_factory(**serve_kwargs) -> Sandbox``: a fresh sandbox, stopped when the
     test ends.
+
+Both serve without a rate limit unless told otherwise (``rate_limit=None``, where
+``serve()`` itself limits each account to 20 requests a second): tests that share an
+account would otherwise wait on each other. A test of pacing passes ``rate_limit=N``.
 sandbox_key
     An API key string that the sandboxes accept.
 
@@ -38,8 +42,9 @@ SANDBOX_KEY = "KEY_test_account_1"
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """A sandbox shared by the whole test session (seed 1, 30 days, reports ready in 0.2 s)."""
-    with serve(seed=1, days=30, report_delay=0.2) as sb:
+    """A sandbox shared by the whole test session (seed 1, 30 days, reports ready in 0.2 s,
+    no rate limit)."""
+    with serve(seed=1, days=30, report_delay=0.2, rate_limit=None) as sb:
         yield sb
 
 
@@ -53,6 +58,7 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
     with ExitStack() as stack:
 
         def start(**kwargs: Any) -> Sandbox:
+            kwargs.setdefault("rate_limit", None)
             return stack.enter_context(serve(**kwargs))
 
         yield start

@@ -3,8 +3,9 @@
 Two ``ThreadingHTTPServer`` instances run on background threads: the API origin answers
 ``/v2/...`` through ``App.handle`` and the download origin (another port, like a
 pre-signed storage link) answers report files through ``App.download``. This module only
-moves bytes, injects faults and delays, and keeps a log of what it received; what the
-answers say is the app's business. See docs/sandbox.md.
+moves bytes, enforces the rate limit (``ratelimit.py``), injects faults and delays, and
+keeps a log of what it received; what the answers say is the app's business. See
+docs/sandbox.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -29,20 +30,24 @@ from ._web import ApiError, Request, Response, not_found
 from .faults import (
     API_KINDS,
     DOWNLOAD_KINDS,
+    REPLACING,
+    REWRITING,
     FaultPicker,
     FaultSpec,
     cut,
     download_error_response,
     error_response,
+    gzip_cut,
+    previous_page,
+    renumber,
+    rewrite,
 )
+from .ratelimit import DEFAULT_RATE_LIMIT, RateLimiter, check_rate_limit, too_many_requests
 
 log = logging.getLogger("telnyx_analytics.sandbox.server")
 
 API_PREFIX = "/v2"
 FINGERPRINT_CHARS = 12  # enough to tell keys apart in a log, far too few to recover one
-
-# Faults answered without calling the app: nothing is created by a faulted POST.
-_REPLACING_FAULTS = frozenset({"429", "500", "502", "503", "html"})
 
 
 class AppLike(Protocol):
@@ -60,8 +65,9 @@ class LoggedRequest:
     """One request as the sandbox received and answered it. Never holds the key.
 
     ``status`` is the status line sent (for ``reset`` and ``short`` the body was cut
-    after it); ``connection`` numbers TCP connections, so two requests with the same
-    number travelled on one kept-alive connection.
+    after it; a 429 with no ``fault`` is the rate limit's); ``connection`` numbers TCP
+    connections, so two requests with the same number travelled on one kept-alive
+    connection.
     """
 
     method: str
@@ -194,24 +200,34 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send(self, response: Response, mode: str | None = None) -> None:
         """Write ``response``; ``mode`` is a wire fault (``truncate``, ``reset``,
-        ``short``) or ``None``."""
+        ``short``, ``short_unannounced``, ``trickle``) or ``None``."""
         body = response.body
         status = response.status
-        length = len(body)
+        length: int | None = len(body)
         if mode == "truncate":
             status = 200
             body = cut(body)
             length = len(body)  # a truthful header: the JSON itself is what is broken
         elif mode in ("reset", "short"):
             body = cut(body)  # the header still announces the whole body
+        elif mode == "short_unannounced":
+            body = cut(body)
+            length = None  # no Content-Length: the body ends where the connection does
+            self.close_connection = True
         try:
             self.send_response(status)
             self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(length))
+            if length is None:
+                self.send_header("Connection", "close")
+            else:
+                self.send_header("Content-Length", str(length))
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if mode == "trickle":
+                self._trickle(body)
+            else:
+                self.wfile.write(body)
             self.wfile.flush()
         except OSError as exc:  # the client went away (e.g. it timed out on "slow")
             log.debug("could not answer %s %s: %r", self.command, self.path, exc)
@@ -224,6 +240,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
         elif mode == "short":
             self.close_connection = True  # an orderly close after the cut body
+
+    def _trickle(self, body: bytes) -> None:
+        # One byte at a time, each within any read timeout, the whole far beyond one.
+        sandbox = self.server.sandbox
+        for i in range(len(body)):
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
+            if sandbox._stopping.wait(sandbox.trickle_seconds):
+                self.close_connection = True
+                return
 
 
 class Sandbox:
@@ -260,6 +286,8 @@ class Sandbox:
         faults: FaultSpec = None,
         download_faults: FaultSpec = None,
         slow_seconds: float = 35.0,
+        trickle_seconds: float = 1.0,
+        rate_limit: int | None = None,
         seed: int = 0,
     ) -> None:
         self.app = app
@@ -267,6 +295,9 @@ class Sandbox:
         self.port = port
         self.download_port = download_port
         self.slow_seconds = float(slow_seconds)
+        self.trickle_seconds = float(trickle_seconds)
+        rate_limit = check_rate_limit(rate_limit)
+        self._limiter = RateLimiter(rate_limit) if rate_limit else None
         self.seed = seed
         self.base_url = ""
         self.download_origin = ""
@@ -315,6 +346,11 @@ class Sandbox:
         return self._faults.rates
 
     @property
+    def rate_limit(self) -> int | None:
+        """Requests per second each account may make, or ``None`` for no limit."""
+        return self._limiter.limit if self._limiter else None
+
+    @property
     def latency_ms(self) -> float:
         """The added latency in milliseconds (before jitter)."""
         return self._latency_ms
@@ -334,7 +370,7 @@ class Sandbox:
 
     def set_download_faults(self, spec: FaultSpec) -> None:
         """Replace the download-origin fault rates (kinds ``short``, ``500``, ``503``,
-        ``reset``)."""
+        ``reset``, ``gzip_cut``, ``short_unannounced``, ``html_200``)."""
         self._download_faults.set_rates(spec)
 
     def set_latency(self, ms: float) -> None:
@@ -443,24 +479,50 @@ class Sandbox:
         if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
             response = not_found(f"The path {path}").response()
         else:
-            fault = self._faults.next()
-            if fault in _REPLACING_FAULTS:
-                response = error_response(fault)
+            quota = None
+            if self._limiter is not None:
+                account = _fingerprint_of_header(authorization) or "anonymous"
+                quota = self._limiter.take(account)
+            if quota is not None and not quota.allowed:
+                response = too_many_requests()  # not counted, and the app never sees it
             else:
-                request = Request.from_target(
-                    handler.command,
-                    target[len(API_PREFIX) :],
-                    headers=dict(handler.headers.items()),
-                    body=body,
-                )
-                response = _call(self.app.handle, request)
+                fault = self._faults.next()
+                response, fault = self._faulted(handler, target, body, fault)
+            if quota is not None:
+                headers = quota.headers(exhausted=response.status == 429)
+                response = replace(response, headers={**response.headers, **headers})
         self._delay()
         if fault == "slow":
             self._stopping.wait(self.slow_seconds)
-        mode = fault if fault in ("reset", "truncate") else None
+        mode = fault if fault in ("reset", "truncate", "trickle") else None
         # Logged before the answer goes out, so a client that has its answer finds it logged.
         self._log.append(_entry(handler, response, mode, fault, authorization))
         handler.send(response, mode)
+
+    def _faulted(
+        self, handler: _Handler, target: str, body: bytes, fault: str | None
+    ) -> tuple[Response, str | None]:
+        """The app's answer under ``fault``, and the fault as applied (``None`` when the
+        kind does not apply to this answer)."""
+        if fault in REPLACING:
+            return error_response(fault), fault
+        request = Request.from_target(
+            handler.command,
+            target[len(API_PREFIX) :],
+            headers=dict(handler.headers.items()),
+            body=body,
+        )
+        if fault == "repeat_page":
+            earlier = previous_page(request.query)
+            if earlier is None:
+                return _call(self.app.handle, request), None
+            request.query, _, number = earlier
+            return renumber(_call(self.app.handle, request), number), fault
+        response = _call(self.app.handle, request)
+        if fault in REWRITING:
+            altered = rewrite(fault, response)
+            return (response, None) if altered is None else (altered, fault)
+        return response, fault
 
     def _answer_download(self, handler: _Handler, body: bytes) -> None:
         target = handler.path
@@ -473,12 +535,14 @@ class Sandbox:
             response.headers["Allow"] = "GET"
         else:
             fault = self._download_faults.next()
-            if fault in ("500", "503"):
+            if fault in ("500", "503", "html_200"):
                 response = download_error_response(fault)
             else:
                 response = _call(self.app.download, target)
+                if fault == "gzip_cut":
+                    response = gzip_cut(response)
         self._delay()
-        mode = fault if fault in ("reset", "short") else None
+        mode = fault if fault in ("reset", "short", "short_unannounced") else None
         self._download_log.append(_entry(handler, response, mode, fault, authorization))
         handler.send(response, mode)
 
@@ -546,6 +610,8 @@ def serve(
     faults: FaultSpec = None,
     download_faults: FaultSpec = None,
     slow_seconds: float = 35.0,
+    trickle_seconds: float = 1.0,
+    rate_limit: int | None = DEFAULT_RATE_LIMIT,
     report_delay: float = 1.0,
     report_failure_rate: float = 0.0,
     report_ttl: float = 3600.0,
@@ -574,6 +640,14 @@ def serve(
         Fault rates (``"429=0.1,reset=0.02"`` or a dict) for the API and download origins.
     slow_seconds
         How long a ``slow`` fault holds its answer.
+    trickle_seconds
+        The pause after each byte of a ``trickle`` fault's body.
+    rate_limit
+        Requests per second each account (API key) may make, in fixed one-second
+        windows; every answer carries ``x-ratelimit-limit``, ``x-ratelimit-remaining``
+        and ``x-ratelimit-reset``, and a request over the limit is answered 429 with
+        code ``10011``. ``None`` (or 0): no limit and no such headers. Default
+        :data:`~telnyx_analytics.sandbox.ratelimit.DEFAULT_RATE_LIMIT` (20).
     report_delay, report_failure_rate, report_ttl
         The lifecycle of asynchronous report requests.
     app
@@ -620,6 +694,8 @@ def serve(
         faults=faults,
         download_faults=download_faults,
         slow_seconds=slow_seconds,
+        trickle_seconds=trickle_seconds,
+        rate_limit=rate_limit,
         seed=seed,
     )
     return sandbox

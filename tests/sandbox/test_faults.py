@@ -6,6 +6,7 @@ would hide the bytes) against a sandbox whose app counts its calls.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import socket
@@ -168,15 +169,41 @@ def test_next_counts_across_threads_and_rate_changes() -> None:
 # -- on the wire: the API origin -------------------------------------------------------------
 
 
-def test_429_carries_retry_after_and_a_telnyx_error(start: Callable[..., Sandbox]) -> None:
+def test_429_is_telnyx_rate_limit_answer_without_retry_after(
+    start: Callable[..., Sandbox],
+) -> None:
     sb = start(faults="429=1")
     r = requests.post(sb.base_url + "/reports/mdr_usage_reports", json={}, timeout=5)
     assert r.status_code == 429
-    assert r.headers["Retry-After"] == "1"
-    assert r.json()["errors"][0]["code"] == "10011"
-    assert r.json()["errors"][0]["title"] == "Too Many Requests"
+    assert "Retry-After" not in r.headers  # Telnyx never sends one
+    assert r.json()["errors"] == [{
+        "code": "10011",
+        "title": "Too many requests",
+        "detail": "You have exceeded the maximum number of allowed requests.",
+    }]
     assert sb.app.handled == 0  # a faulted POST creates nothing
     assert [x.fault for x in sb.requests] == ["429"]
+
+
+def test_429_fault_under_a_rate_limit_looks_like_the_limit_itself(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(rate_limit=3)
+    headers = {"Authorization": "Bearer KEY_one"}
+    with requests.Session() as session:
+        session.headers.update(headers)
+        sb.set_faults("429=1")
+        faulted = session.get(sb.base_url + "/r", timeout=5)
+        sb.set_faults(None)
+        while (limited := session.get(sb.base_url + "/r", timeout=5)).status_code != 429:
+            pass
+    assert faulted.json() == limited.json()
+    for r in (faulted, limited):
+        assert "Retry-After" not in r.headers
+        assert r.headers["x-ratelimit-limit"] == "3"
+        assert r.headers["x-ratelimit-remaining"] == "0"
+        assert 0 < float(r.headers["x-ratelimit-reset"]) <= 1
+    assert limited.headers.keys() == faulted.headers.keys()
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -350,3 +377,171 @@ def test_a_faulted_post_creates_no_report(sandbox_factory: Callable[..., Sandbox
     created = requests.post(url, json=body, headers=headers, timeout=10)
     assert created.status_code == 200, created.text
     assert len(requests.get(url, headers=headers, timeout=10).json()["data"]) == 1
+
+
+# -- broken answers a real server can give (issue #10, items 1-6) ------------------------------
+
+
+def test_html_200_is_a_maintenance_page_with_status_200(start: Callable[..., Sandbox]) -> None:
+    sb = start(faults="html_200=1")
+    r = requests.get(sb.base_url + "/reports/mdrs", timeout=5)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "<html>" in r.text
+    with pytest.raises(ValueError):
+        r.json()
+    assert sb.app.handled == 0
+    assert sb.requests[0].fault == "html_200" and sb.requests[0].status == 200
+
+
+def test_errors_200_is_a_telnyx_error_body_with_status_200(start: Callable[..., Sandbox]) -> None:
+    sb = start(faults="errors_200=1")
+    r = requests.post(sb.base_url + "/reports/mdr_usage_reports", json={}, timeout=5)
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"errors"} and body["errors"][0]["code"] == "10007"
+    assert sb.app.handled == 0  # nothing created
+
+
+def test_null_data_keeps_the_rest_of_the_answer(start: Callable[..., Sandbox]) -> None:
+    sb = start(faults="null_data=1")
+    r = requests.get(sb.base_url + "/reports/mdrs", timeout=5)
+    assert r.status_code == 200
+    assert r.json() == {"data": None}
+    assert sb.app.handled == 1
+    assert sb.requests[0].fault == "null_data"
+
+
+def test_rewriting_faults_leave_error_answers_alone(sandbox_factory) -> None:
+    sb = sandbox_factory(seed=2, days=2, faults="null_data=1")
+    r = requests.get(sb.base_url + "/reports/wdrs", timeout=10)  # no key: a 401
+    assert r.status_code == 401 and r.json()["errors"]
+    assert sb.requests[0].fault is None  # the fault did not apply, and the log says so
+
+
+def _wdr_page(sb: Sandbox, number: int, size: int = 5) -> requests.Response:
+    return requests.get(
+        sb.base_url + "/reports/wdrs",
+        params={"page[number]": number, "page[size]": size},
+        headers={"Authorization": "Bearer KEY_faults"},
+        timeout=10,
+    )
+
+
+def test_repeat_page_answers_the_previous_pages_records_as_the_page_asked_for(
+    sandbox_factory,
+) -> None:
+    sb = sandbox_factory(seed=2, days=2, until="2024-06-30")
+    page2, page3 = _wdr_page(sb, 2).json(), _wdr_page(sb, 3).json()
+    assert page2["data"] != page3["data"]
+    sb.set_faults("repeat_page=1")
+    repeated = _wdr_page(sb, 3).json()
+    first = _wdr_page(sb, 1).json()
+    assert repeated["data"] == page2["data"]
+    assert repeated["meta"] == page3["meta"]  # it claims to be page 3
+    assert [r.fault for r in sb.requests[-2:]] == ["repeat_page", None]  # page 1: no earlier
+    assert first["meta"]["page_number"] == 1
+
+
+def test_bad_meta_contradicts_the_request_and_itself(sandbox_factory) -> None:
+    sb = sandbox_factory(seed=2, days=2, until="2024-06-30")
+    honest = _wdr_page(sb, 2).json()
+    sb.set_faults("bad_meta=1")
+    lying = _wdr_page(sb, 2).json()
+    assert lying["data"] == honest["data"]
+    meta = lying["meta"]
+    assert meta["page_size"] == 6  # 5 were asked for
+    assert meta["total_pages"] == honest["meta"]["total_pages"] + 3
+    assert meta["total_pages"] != math.ceil(meta["total_results"] / 5)
+
+
+def test_odd_status_is_outside_each_documented_vocabulary(sandbox_factory) -> None:
+    sb = sandbox_factory(seed=2, days=2, until="2024-06-30", report_delay=0)
+    headers = {"Authorization": "Bearer KEY_faults"}
+    window = {"start_time": "2024-06-29T00:00:00Z", "end_time": "2024-06-30T00:00:00Z"}
+    legacy = sb.base_url + "/legacy/reporting/batch_detail_records/voice"  # 1..4
+    words = sb.base_url + "/phone_numbers/csv_downloads"  # pending, complete, failed
+    assert requests.post(legacy, json=window, headers=headers, timeout=10).ok
+    assert requests.post(words, headers=headers, timeout=10).ok
+    sb.set_faults("odd_status=1")
+    assert {r["status"] for r in requests.get(legacy, headers=headers, timeout=10).json()["data"]} \
+        == {9}
+    assert {r["status"] for r in requests.get(words, headers=headers, timeout=10).json()["data"]} \
+        == {"archived"}
+
+
+def test_comma_amount_writes_one_amount_with_a_decimal_comma(sandbox_factory) -> None:
+    sb = sandbox_factory(seed=2, days=2, until="2024-06-30")
+    honest = _wdr_page(sb, 1).json()["data"]
+    sb.set_faults("comma_amount=1")
+    odd = _wdr_page(sb, 1).json()["data"]
+    before, after = json.dumps(honest[0]), json.dumps(odd[0])
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert changed == [(".", ",")]  # one decimal point, of a WDR's rate {"amount": "0.0100"}
+    assert odd[0]["rate"]["amount"].count(",") == 1
+    assert odd[1:] == honest[1:]
+
+
+def _raw_get(origin: str, path: str, seconds: float) -> bytes:
+    """Whatever arrives within ``seconds`` (or until the server closes)."""
+    host, port = origin.removeprefix("http://").split(":")
+    got = b""
+    deadline = time.monotonic() + seconds
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: sandbox\r\n\r\n".encode())
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+def test_trickle_sends_the_body_a_byte_at_a_time(start: Callable[..., Sandbox]) -> None:
+    sb = start(faults="trickle=1", trickle_seconds=0.2)
+    got = _raw_get(sb.base_url.removesuffix("/v2"), "/v2/reports/mdrs", seconds=1.1)
+    head, _, body = got.partition(b"\r\n\r\n")
+    whole = json.dumps(PAYLOAD, separators=(",", ":")).encode()
+    assert f"Content-Length: {len(whole)}".encode() in head  # the whole body is announced
+    assert 3 <= len(body) <= 8  # about one byte every 0.2 s
+    assert whole.startswith(body)
+    assert sb.requests[0].fault == "trickle"
+
+
+def test_download_gzip_cut_ends_the_compressed_stream_early(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(download_faults="gzip_cut=1")
+    r = requests.get(sb.download_origin + "/reports/r1.csv", stream=True, timeout=5)
+    raw = r.raw.read(decode_content=False)
+    assert r.headers["Content-Encoding"] == "gzip"
+    assert int(r.headers["Content-Length"]) == len(raw)  # true to what was sent
+    whole = gzip.compress(CSV.encode(), mtime=0)
+    assert raw == whole[: len(whole) // 2]
+    with pytest.raises(EOFError):
+        gzip.decompress(raw)
+
+
+def test_download_short_unannounced_has_no_length_and_ends_mid_row(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(download_faults="short_unannounced=1")
+    got = _raw_get(sb.download_origin, "/reports/r1.csv", seconds=5)
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert b"Content-Length" not in head and b"Connection: close" in head
+    assert body == CSV.encode()[: len(CSV) // 2]
+    assert not body.endswith(b"\n")  # a partial last row
+    # requests reads it as a whole, shorter file: nothing on the wire says otherwise.
+    assert requests.get(sb.download_origin + "/reports/r1.csv", timeout=5).status_code == 200
+
+
+def test_download_html_200_is_a_page_in_place_of_the_file(start: Callable[..., Sandbox]) -> None:
+    sb = start(download_faults="html_200=1")
+    r = requests.get(sb.download_origin + "/reports/r1.csv", timeout=5)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert "<html>" in r.text
+    assert sb.app.downloaded == 0
