@@ -16,9 +16,14 @@ Three rules hold everywhere in this module:
   request's ``check`` (given by the caller, who knows the endpoint) found final. A check
   that raises stops the answer before the cache sees it.
 
+Rate limits: every API request goes through the account's :class:`~._ratelimit.Pacer`,
+which paces it from the ``x-ratelimit-*`` headers Telnyx sends. A 429 is waited for as the
+server asks (``Retry-After``, else the window's ``x-ratelimit-reset``); a server asking for
+more than ``max_retry_after`` fails at once with :class:`RateLimitError` carrying the wait.
+
 >>> policy = RetryPolicy()
->>> policy.delay(1, retry_after=3.0), policy.delay(1, retry_after=600.0)
-(3.0, 60.0)
+>>> policy.delay(1, retry_after=3.0)
+3.0
 >>> 0.375 <= policy.delay(1) <= 0.5    # first retry: 0.5 s less up to 25 % jitter
 True
 """
@@ -60,6 +65,7 @@ from requests_cache.policy import DEFAULT_IGNORED_PARAMS
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError
 
+from ._ratelimit import Pacer, requested_wait
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -86,7 +92,8 @@ log = logging.getLogger("telnyx_analytics.http")
 
 # The retry policy, modelled on the official Telnyx SDK (_constants.py, _base_client.py):
 # exponential backoff from 0.5 s, doubling, capped at 8 s, minus up to 25 % jitter so that
-# parallel workers do not retry in lockstep. A server's Retry-After wins, up to a cap.
+# parallel workers do not retry in lockstep. A server's requested wait (Retry-After, or a
+# 429's x-ratelimit-reset) wins; one above the cap fails at once rather than sleeping.
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
@@ -134,7 +141,8 @@ class RetryPolicy:
     max_delay : float
         Cap of the exponential backoff.
     max_retry_after : float
-        Cap of a server's ``Retry-After``.
+        The longest wait a server may ask for (``Retry-After``, or a 429's
+        ``x-ratelimit-reset``); a longer one fails at once with :class:`RateLimitError`.
     jitter : float
         Each backoff is shortened by a random share of up to this fraction.
 
@@ -771,6 +779,8 @@ class Transport:
         self.download_timeout = download_timeout
         self.max_retries = max_retries
         self.policy = policy or RetryPolicy()
+        # One pacer per account and client: every worker's requests share its budget.
+        self.pacer = Pacer(max_wait=self.policy.max_retry_after)
         self.expire_after = expire_after
         self._env = _Environment()
         self._plain = _mount_pool(requests.Session(), pool_size)
@@ -857,7 +867,10 @@ class Transport:
         hooks = {"response": [_judge(check)]}
 
         def attempt(number: int) -> tuple[requests.Response, Any]:
-            return self._send(session, method, url, query, json_body, headers, number, hooks)
+            with self.pacer.slot():  # waits while the account's window is spent
+                return self._send(
+                    session, method, url, query, json_body, headers, number, hooks
+                )
 
         return self._retry(method, attempt, on_rate_limit)
 
@@ -904,6 +917,7 @@ class Transport:
             ) from exc
         if deadline.expired:  # an answer cut by the deadline can look whole: never trust it
             raise _timeout_error(method, url, display_url(url), attempt, self.timeout)
+        self.pacer.observe(response.headers, from_cache=getattr(response, "from_cache", False))
         status = response.status_code
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -922,7 +936,11 @@ class Transport:
                 method=method,
                 url=display_url(response.url or url),
                 headers=response.headers,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                retry_after=requested_wait(
+                    status,
+                    response.headers,
+                    parse_retry_after(response.headers.get("Retry-After")),
+                ),
                 attempts=attempt,
                 redact=self.redact,
             )
@@ -947,9 +965,22 @@ class Transport:
             exc = state.outcome.exception() if state.outcome else None
             return self.policy.delay(state.attempt_number, getattr(exc, "retry_after", None))
 
+        def retry(exc: BaseException) -> bool:
+            if isinstance(exc, RateLimitError) and (exc.retry_after or 0) > (
+                self.policy.max_retry_after
+            ):
+                log.info("%s; not waiting: more than the %g s cap", exc,
+                         self.policy.max_retry_after)
+                return False
+            return is_retryable(exc, method)
+
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, RateLimitError) and on_rate_limit is not None:
+            # A server that paces us with its headers needs no lower concurrency: the
+            # pacer already holds every worker until its window resets.
+            if isinstance(exc, RateLimitError) and on_rate_limit is not None and not (
+                self.pacer.informed
+            ):
                 on_rate_limit()
             pause = state.next_action.sleep if state.next_action else 0.0
             log.info(
@@ -963,7 +994,7 @@ class Transport:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
             wait=wait,
-            retry=tenacity.retry_if_exception(lambda exc: is_retryable(exc, method)),
+            retry=tenacity.retry_if_exception(retry),
             before_sleep=before_sleep,
             reraise=True,
         )

@@ -134,7 +134,8 @@ class APIStatusError(TelnyxAnalyticsError):
     body_excerpt : str or None
         The start of a body that is not Telnyx JSON (for example a proxy's HTML page).
     retry_after : float or None
-        Seconds the server asked us to wait (``Retry-After``), when it said so.
+        Seconds the server asked us to wait, when it said so: its ``Retry-After``, or on
+        a 429 without one, the ``x-ratelimit-reset`` of the spent window.
     attempts : int
         How many attempts were made before giving up.
 
@@ -194,6 +195,8 @@ class APIStatusError(TelnyxAnalyticsError):
             tags.append(f"at {self.pointer}")
         elif self.parameter:
             tags.append(f"parameter {self.parameter}")
+        if self.retry_after is not None:
+            tags.append(f"retry after {self.retry_after:g} s")
         if tags:
             text = f"{text} ({', '.join(tags)})" if text else ", ".join(tags)
         if len(self.errors) > 1:

@@ -11,12 +11,14 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from hostile import Answer, Seen
 
 from telnyx_analytics._client import Client
 from telnyx_analytics._http import (
@@ -342,10 +344,15 @@ def test_a_post_that_never_connected_is_retried() -> None:
 # -- Retry-After: really waited for, and capped -----------------------------------------------
 
 
-def test_retry_after_is_waited_for(sandbox_factory) -> None:
-    # The sandbox's 429 says Retry-After: 1; two retries must take two seconds.
-    sb = sandbox_factory(seed=6, days=1, faults={"429": 1.0})
-    c = client(sb, max_retries=2, retry_policy=RetryPolicy())
+def _too_many(retry_after: str) -> Callable[[Seen], Answer]:
+    # A server or proxy that, unlike Telnyx, says Retry-After on its 429s.
+    body = {"errors": [{"code": "10011", "title": "Too many requests"}]}
+    return lambda seen: Answer.json(body, 429, headers={"Retry-After": retry_after})
+
+
+def test_retry_after_is_waited_for(hostile) -> None:
+    server = hostile(_too_many("1"))
+    c = client(server, max_retries=2, retry_policy=RetryPolicy())
     started = time.monotonic()
     with pytest.raises(RateLimitError) as info:
         c.get_json("/reports/wdrs")
@@ -356,15 +363,21 @@ def test_retry_after_is_waited_for(sandbox_factory) -> None:
     assert elapsed < 6.0, f"waited {elapsed:.2f} s, far more than Retry-After asked"
 
 
-def test_retry_after_is_capped(sandbox_factory) -> None:
-    sb = sandbox_factory(seed=6, days=1, faults={"429": 1.0})
-    c = client(sb, max_retries=2, retry_policy=RetryPolicy(max_retry_after=0.25))
-    started = time.monotonic()
-    with pytest.raises(RateLimitError):
-        c.get_json("/reports/wdrs")
-    elapsed = time.monotonic() - started
-    assert elapsed >= 0.45, f"the capped waits were skipped ({elapsed:.2f} s)"
-    assert elapsed < 1.5, f"the cap of 0.25 s was not applied ({elapsed:.2f} s)"
+def test_retry_after_above_the_cap_fails_at_once_with_the_wait(hostile) -> None:
+    server = hostile(_too_many("3600"))
+    with pytest.raises(RateLimitError) as info:
+        client(server, max_retries=5, retry_policy=RetryPolicy()).get_json("/reports/wdrs")
+    assert info.value.retry_after == 3600.0
+    assert info.value.attempts == 1 and len(server.seen) == 1  # no sleep, no retry
+    assert "retry after 3600 s" in str(info.value)
+    assert MAX_RETRY_AFTER < 3600
+    # The cap is the policy's: 1 s is too long for a policy that waits at most 0.25 s.
+    server.set_handler(_too_many("1"))
+    with pytest.raises(RateLimitError) as capped:
+        client(server, max_retries=5, retry_policy=RetryPolicy(max_retry_after=0.25)).get_json(
+            "/reports/wdrs"
+        )
+    assert capped.value.attempts == 1 and capped.value.retry_after == 1.0
 
 
 # -- the key goes nowhere else ---------------------------------------------------------------

@@ -296,7 +296,7 @@ def client(sb, **kwargs) -> Client:
 def fixed_sandbox():
     from telnyx_analytics.sandbox import serve
 
-    with serve(seed=21, days=2, until=UNTIL, report_delay=0.05) as sb:
+    with serve(seed=21, days=2, until=UNTIL, report_delay=0.05, rate_limit=None) as sb:
         yield sb
 
 
