@@ -183,7 +183,7 @@ def cdr_case(rows: int, repeat: int, scratch: Path) -> dict[str, Any]:
     # A little more traffic than needed (weekends are quieter); the window is then cut
     # at exactly `rows` calls.
     scale = max(1.4 * rows / (CALLS_PER_DAY * CDR_DAYS), 0.05)
-    with serve(seed=1, days=CDR_DAYS + 1, scale=scale, report_delay=0.1) as sb:
+    with serve(seed=1, days=CDR_DAYS + 1, scale=scale, report_delay=0.1, rate_limit=None) as sb:
         lg = sb.ledger(KEY)
         start, end = cdr_window(lg, rows)
         plain = tx.Client(KEY, sb.base_url, cache=False, progress=False, timeout=600)
@@ -252,7 +252,7 @@ def mdr_case(count: int, repeat: int) -> dict[str, Any]:
     import telnyx
 
     days = max(2, -(-count // 2500) + 1)  # ~3,000 messages a day at scale 1
-    with serve(seed=1, days=days) as sb:
+    with serve(seed=1, days=days, rate_limit=None) as sb:
         client = tx.Client(KEY, sb.base_url, cache=False, progress=False, timeout=120)
         window = {"start_date": "2000-01-01T00:00:00Z", "end_date": "2100-01-01T00:00:00Z"}
         pages: list[dict[str, Any]] = []
@@ -304,7 +304,7 @@ def mdr_case(count: int, repeat: int) -> dict[str, Any]:
 def listing_case(count: int) -> dict[str, Any]:
     """Peak memory of ``tx.mdrs`` over ``count`` records, and of holding their dicts."""
     days = max(2, -(-count // 2500) + 1)
-    with serve(seed=2, days=days) as sb:
+    with serve(seed=2, days=days, rate_limit=None) as sb:
         memory = {which: listing_memory(sb.base_url, count, which) for which in ("ours", "dicts")}
     return {"records": count, **memory}
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing as mp
 import os
 import platform
 import resource
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from _docs import DOCS, markers, write_section  # benchmarks/ is on sys.path
+from _sandbox import SandboxProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "KEY_benchmark_account"
@@ -51,7 +51,9 @@ PAGE_SIZE = 250
 LATENCY_MS = 50
 CONCURRENCY = 4  # telnyx-analytics' default
 # 30 days at 3x the default traffic holds about 27,000 WDRs, more than the 20,000 read.
-SANDBOX = {"seed": 1, "days": 30, "scale": 3.0, "latency_ms": LATENCY_MS}
+# No rate limit: this measures the transport itself (benchmarks/bench_pacing.py measures
+# pacing under a limit).
+SANDBOX = {"seed": 1, "days": 30, "scale": 3.0, "latency_ms": LATENCY_MS, "rate_limit": None}
 START, END = "2000-01-01", "2100-01-01"
 CASES = {
     "sdk": "(a) official telnyx SDK",
@@ -61,37 +63,6 @@ CASES = {
     "plain": "(e) context: plain threaded fetch, untyped",
 }
 BEGIN, FINISH = markers("transport")
-
-
-# -- the sandbox, in its own process ----------------------------------------------------------
-
-
-def _serve(conn: Any, kwargs: dict[str, Any]) -> None:
-    sys.path.insert(0, str(ROOT))
-    from telnyx_analytics.sandbox import serve
-
-    with serve(**kwargs) as sb:
-        conn.send(sb.base_url)
-        conn.recv()  # block until told to stop
-
-
-class SandboxProcess:
-    def __enter__(self) -> str:
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child, SANDBOX), daemon=True)
-        self.proc.start()
-        deadline = time.monotonic() + 120
-        while not self.conn.poll(0.1):
-            if not self.proc.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the sandbox process did not start")
-        return self.conn.recv()
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.send("stop")
-        self.proc.join(timeout=10)
-        if self.proc.is_alive():
-            self.proc.terminate()
 
 
 # -- one case, in a fresh process -----------------------------------------------------------------
@@ -223,7 +194,8 @@ def spawn_case(case: str, base_url: str, cache: Path) -> dict[str, Any]:
 
 def run_all(repeat: int) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {case: [] for case in CASES}
-    with SandboxProcess() as base_url, tempfile.TemporaryDirectory() as tmp:
+    with SandboxProcess(**SANDBOX) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        base_url = sandbox.base_url
         # The sandbox builds its ledger lazily: one untimed fetch first, so that no case
         # pays for the generation the others then find ready.
         spawn_case("plain", base_url, Path(tmp) / "warmup.sqlite")

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_transport.py", "bench_frames.py", "bench_analysis.py"]
+BENCHMARKS = ["bench_transport.py", "bench_pacing.py", "bench_frames.py", "bench_analysis.py"]
 
 
 def main(argv: list[str]) -> int:
