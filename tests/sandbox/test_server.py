@@ -47,7 +47,9 @@ class EchoApp:
 
 @pytest.fixture
 def echo() -> Iterator[Sandbox]:
-    with serve(app=EchoApp(), seed=3) as sb:
+    # No rate limit: these tests are about the sockets (tests/sandbox/test_rate_limit.py
+    # is about the limit).
+    with serve(app=EchoApp(), seed=3, rate_limit=None) as sb:
         yield sb
 
 
