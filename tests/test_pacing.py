@@ -202,6 +202,23 @@ def test_paging_against_a_low_limit_meets_almost_no_429_and_loses_nothing(
     assert len(refused) <= 1, f"{len(refused)} of {pages} requests were refused"
 
 
+def test_injected_429s_under_a_limit_are_ridden_out_without_tripping_the_limit(
+    sandbox_factory,
+) -> None:
+    clean = sandbox_factory(seed=9, days=1, until=UNTIL)
+    limited = sandbox_factory(seed=9, days=1, until=UNTIL, rate_limit=20, faults="429=0.15")
+
+    def fetch(sb) -> list[dict]:
+        with Client(KEY, sb.base_url, cache=False, progress=False, concurrency=4) as c:
+            return c.paginate("/reports/mdrs", {}, style="number", page_size=200)
+
+    assert fetch(limited) == fetch(clean)
+    injected = [r for r in limited.requests if r.fault == "429"]
+    refused_by_the_limit = [r for r in limited.requests if r.status == 429 and not r.fault]
+    assert injected, "the fault was exercised"
+    assert len(refused_by_the_limit) <= 1
+
+
 def test_after_a_429_every_worker_waits_for_the_reset(hostile) -> None:
     # A server with fixed one-second windows from its first request, which refuses page 2
     # once (as if other clients of the account had spent the window).
