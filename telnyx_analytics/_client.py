@@ -78,8 +78,10 @@ class Client:
     progress : bool or None, default None
         Progress bars while paging; ``None``: only in an interactive session or notebook.
     retry_policy : RetryPolicy, optional
-        The waits between attempts (backoff from 0.5 s doubling to 8 s with jitter;
-        ``Retry-After`` honoured up to 60 s).
+        The waits between attempts (backoff from 0.5 s doubling to 8 s with jitter; a
+        429's requested wait, ``Retry-After`` or ``x-ratelimit-reset``, honoured up to
+        60 s, a longer one raised at once as ``RateLimitError``). The client also paces
+        itself from Telnyx's ``x-ratelimit-*`` headers, one budget for all its workers.
     download_timeout : float, default 600
         Seconds one attempt at downloading a report file may take, body included
         (``DEFAULT_DOWNLOAD_TIMEOUT``); a report file is larger than any API answer.
