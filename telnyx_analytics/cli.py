@@ -157,7 +157,7 @@ def _add_sandbox(commands: Any) -> None:
         default=None,
         help="share of requests answered with a fault, e.g. 429=0.1,500=0.05,reset=0.02 "
         "(kinds: 429 500 502 503 reset truncate html slow html_200 errors_200 null_data "
-        "repeat_page bad_meta odd_status comma_amount trickle)",
+        "repeat_page bad_meta odd_status comma_amount trickle huge_meta stuck_cursor no_id)",
     )
     p.add_argument(
         "--download-faults",

@@ -36,7 +36,7 @@ from .ratelimit import too_many_requests
 API_KINDS: tuple[str, ...] = (
     "429", "500", "502", "503", "reset", "truncate", "html", "slow",
     "html_200", "errors_200", "null_data", "repeat_page", "bad_meta", "odd_status",
-    "comma_amount", "trickle",
+    "comma_amount", "trickle", "huge_meta", "stuck_cursor", "no_id",
 )  # fmt: skip
 DOWNLOAD_KINDS: tuple[str, ...] = (
     "short", "500", "503", "reset", "gzip_cut", "short_unannounced", "html_200",
@@ -44,7 +44,9 @@ DOWNLOAD_KINDS: tuple[str, ...] = (
 #: API kinds answered without calling the app.
 REPLACING = frozenset({"429", "500", "502", "503", "html", "html_200", "errors_200"})
 #: API kinds that alter the app's 200 JSON answer (and do nothing to any other answer).
-REWRITING = frozenset({"null_data", "bad_meta", "odd_status", "comma_amount"})
+REWRITING = frozenset(
+    {"null_data", "bad_meta", "odd_status", "comma_amount", "huge_meta", "stuck_cursor", "no_id"}
+)
 
 FaultSpec = str | Mapping[str, float] | None
 
@@ -259,16 +261,20 @@ ODD_STATUS_WORD = "archived"
 ODD_STATUS_NUMBER = 9
 
 _DECIMAL = re.compile(r"-?\d+\.\d+")
+#: What ``huge_meta`` says: two billion pages.
+HUGE_TOTAL_PAGES = 2_000_000_000
+
+Query = Mapping[str, list[str]]
 
 
-def _null_data(body: dict[str, Any]) -> bool:
+def _null_data(body: dict[str, Any], query: Query) -> bool:
     if "data" not in body:
         return False
     body["data"] = None
     return True
 
 
-def _bad_meta(body: dict[str, Any]) -> bool:
+def _bad_meta(body: dict[str, Any], query: Query) -> bool:
     meta = body.get("meta")
     if not isinstance(meta, dict) or not isinstance(meta.get("page_size"), int):
         return False
@@ -278,7 +284,7 @@ def _bad_meta(body: dict[str, Any]) -> bool:
     return True
 
 
-def _odd_status(body: dict[str, Any]) -> bool:
+def _odd_status(body: dict[str, Any], query: Query) -> bool:
     data = body.get("data")
     changed = False
     for item in data if isinstance(data, list) else [data]:
@@ -289,7 +295,7 @@ def _odd_status(body: dict[str, Any]) -> bool:
     return changed
 
 
-def _comma_amount(body: dict[str, Any]) -> bool:
+def _comma_amount(body: dict[str, Any], query: Query) -> bool:
     data = body.get("data")
     first = data[0] if isinstance(data, list) and data else data
     if not isinstance(first, dict):
@@ -303,23 +309,65 @@ def _comma_amount(body: dict[str, Any]) -> bool:
     return False
 
 
+def _huge_meta(body: dict[str, Any], query: Query) -> bool:
+    meta = body.get("meta")
+    if not isinstance(meta, dict) or not isinstance(meta.get("total_pages"), int):
+        return False
+    size = meta.get("page_size")
+    meta["total_pages"] = HUGE_TOTAL_PAGES
+    meta["total_results"] = HUGE_TOTAL_PAGES * (size if isinstance(size, int) else 20)
+    return True
+
+
+def _stuck_cursor(body: dict[str, Any], query: Query) -> bool:
+    meta = body.get("meta")
+    asked = query.get("page[after]")
+    cursors = meta.get("cursors") if isinstance(meta, dict) else None
+    if not asked or not isinstance(cursors, dict) or not cursors.get("after"):
+        return False
+    following = cursors["after"]
+    cursors["after"] = asked[-1]  # the next page is this very page
+    if isinstance(meta.get("next"), str):
+        meta["next"] = meta["next"].replace(following, asked[-1])
+    return True
+
+
+def _no_id(body: dict[str, Any], query: Query) -> bool:
+    data = body.get("data")
+    changed = False
+    for item in data if isinstance(data, list) else [data]:
+        if isinstance(item, dict) and "id" in item:
+            del item["id"]
+            changed = True
+    return changed
+
+
 _REWRITERS = {
     "null_data": _null_data,
     "bad_meta": _bad_meta,
     "odd_status": _odd_status,
     "comma_amount": _comma_amount,
+    "huge_meta": _huge_meta,
+    "stuck_cursor": _stuck_cursor,
+    "no_id": _no_id,
 }
 
 
-def rewrite(kind: str, response: Response) -> Response | None:
+def rewrite(kind: str, response: Response, query: Query | None = None) -> Response | None:
     """The app's answer altered by a kind of :data:`REWRITING`, or ``None`` when the kind
-    does not apply to it (not a 200 JSON object, or nothing to alter).
+    does not apply to it (not a 200 JSON object, or nothing to alter). ``query`` is the
+    request's.
 
     ``null_data``: ``data`` is ``null``. ``bad_meta``: ``meta.page_size`` is one more
     than the size asked for and ``meta.total_pages`` three more than ``total_results``
     gives. ``odd_status``: every ``status`` in ``data`` is outside the documented set
     (``"archived"``, or ``9`` where statuses are integers). ``comma_amount``: the first
-    decimal string of the first record is written with a decimal comma (``"0,0040"``).
+    decimal string of the first record (a field, else a field of one of its objects, as
+    in ``"cost": {"amount": ...}``) is written with a decimal comma (``"0,0040"``).
+    ``huge_meta``: ``meta.total_pages`` is two billion, and ``total_results`` agrees.
+    ``stuck_cursor``: a cursor page (one asked for with ``page[after]``) gives that same
+    cursor as the next, so that following it yields no new events. ``no_id``: every
+    ``id`` in ``data`` is left out (a created report with no id).
 
     Examples
     --------
@@ -335,7 +383,7 @@ def rewrite(kind: str, response: Response) -> Response | None:
         body = json.loads(response.body)
     except ValueError:
         return None
-    if not isinstance(body, dict) or not _REWRITERS[kind](body):
+    if not isinstance(body, dict) or not _REWRITERS[kind](body, query or {}):
         return None
     altered = Response.json(body)
     altered.headers.update(response.headers)

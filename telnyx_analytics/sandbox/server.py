@@ -520,7 +520,7 @@ class Sandbox:
             return renumber(_call(self.app.handle, request), number), fault
         response = _call(self.app.handle, request)
         if fault in REWRITING:
-            altered = rewrite(fault, response)
+            altered = rewrite(fault, response, request.query)
             return (response, None) if altered is None else (altered, fault)
         return response, fault
 

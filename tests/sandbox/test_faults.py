@@ -545,3 +545,43 @@ def test_download_html_200_is_a_page_in_place_of_the_file(start: Callable[..., S
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
     assert "<html>" in r.text
     assert sb.app.downloaded == 0
+
+
+def test_huge_meta_announces_two_billion_pages(sandbox_factory) -> None:
+    sb = sandbox_factory(seed=2, days=2, until="2024-06-30")
+    honest = _wdr_page(sb, 1).json()
+    sb.set_faults("huge_meta=1")
+    huge = _wdr_page(sb, 1).json()
+    assert huge["data"] == honest["data"]
+    assert huge["meta"]["total_pages"] == 2_000_000_000
+    assert huge["meta"]["total_results"] == 2_000_000_000 * 5  # consistent, and absurd
+
+
+def test_stuck_cursor_leads_back_to_the_same_page(sandbox_factory) -> None:
+    sb = sandbox_factory(seed=2, days=2, until="2024-06-30")
+    headers = {"Authorization": "Bearer KEY_faults"}
+    url = sb.base_url + "/call_events"
+
+    def page(after: str | None = None) -> dict:
+        params = {"page[limit]": 3, **({"page[after]": after} if after else {})}
+        return requests.get(url, params=params, headers=headers, timeout=10).json()
+
+    first = page()
+    sb.set_faults("stuck_cursor=1")
+    cursor = first["meta"]["cursors"]["after"]
+    second = page(cursor)
+    assert second["meta"]["cursors"]["after"] == cursor  # "next" is this page again
+    assert second["meta"]["next"].endswith(f"page[after]={cursor}")
+    assert page(cursor)["data"] == second["data"]  # following it yields nothing new
+    assert page()["meta"]["cursors"]["after"] == cursor  # a first page is left alone
+    assert [r.fault for r in sb.requests[-3:]] == ["stuck_cursor", "stuck_cursor", None]
+
+
+def test_no_id_creates_the_report_but_leaves_its_id_out(sandbox_factory) -> None:
+    sb = sandbox_factory(seed=2, days=2, until="2024-06-30", faults="no_id=1")
+    headers = {"Authorization": "Bearer KEY_faults"}
+    url = sb.base_url + "/phone_numbers/csv_downloads"
+    created = requests.post(url, headers=headers, timeout=10).json()["data"]
+    assert created and all("id" not in r and r["status"] == "pending" for r in created)
+    sb.set_faults(None)
+    assert len(requests.get(url, headers=headers, timeout=10).json()["data"]) == 1
