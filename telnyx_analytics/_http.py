@@ -780,7 +780,9 @@ class Transport:
         self.max_retries = max_retries
         self.policy = policy or RetryPolicy()
         # One pacer per account and client: every worker's requests share its budget.
-        self.pacer = Pacer(max_wait=self.policy.max_retry_after)
+        # Holding a request back for a window is pacing, not sleeping on a server's
+        # request: a policy with short retry waits (tests use them) still paces.
+        self.pacer = Pacer(max_wait=MAX_RETRY_AFTER)
         self.expire_after = expire_after
         self._env = _Environment()
         self._plain = _mount_pool(requests.Session(), pool_size)

@@ -219,6 +219,17 @@ def test_injected_429s_under_a_limit_are_ridden_out_without_tripping_the_limit(
     assert len(refused_by_the_limit) <= 1
 
 
+def test_short_retry_waits_do_not_turn_pacing_off(sandbox_factory) -> None:
+    # A policy that will not sleep 0.1 s for a server still waits for the window itself,
+    # so that it never meets the 429 it would have to give up on.
+    sb = sandbox_factory(seed=8, days=1, until=UNTIL, rate_limit=5)
+    fast = RetryPolicy(initial_delay=0.001, max_delay=0.004, max_retry_after=0.004)
+    with Client(KEY, sb.base_url, cache=False, progress=False, retry_policy=fast) as c:
+        records = c.paginate("/reports/wdrs", {}, style="number", page_size=20)
+    assert len(records) > 100 and len(sb.requests) >= 8
+    assert not [r for r in sb.requests if r.status == 429]
+
+
 def test_after_a_429_every_worker_waits_for_the_reset(hostile) -> None:
     # A server with fixed one-second windows from its first request, which refuses page 2
     # once (as if other clients of the account had spent the window).
