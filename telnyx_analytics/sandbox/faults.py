@@ -411,7 +411,11 @@ def previous_page(query: Mapping[str, list[str]]) -> tuple[dict[str, list[str]],
 
 
 def renumber(response: Response, number: int) -> Response:
-    """``response`` (a page) claiming to be page ``number`` in its ``meta``."""
+    """``response`` (a page) claiming to be page ``number`` in its ``meta``.
+
+    >>> renumber(Response.json({"data": [], "meta": {"page_number": 2}}), 3).body
+    b'{"data":[],"meta":{"page_number":3}}'
+    """
     if response.status != 200:
         return response
     try:
