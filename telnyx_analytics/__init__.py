@@ -15,6 +15,7 @@ money, categories), summarise costs exactly and plot them.
 from . import plot, reports
 from ._client import Client, configure
 from .analysis import (
+    convert,
     cost_by,
     explain_anomaly,
     reconcile,
@@ -88,6 +89,7 @@ __all__ = [
     "cdr_usage",
     "cdrs",
     "configure",
+    "convert",
     "cost_by",
     "explain_anomaly",
     "mdr_usage",

@@ -167,7 +167,7 @@ def paged_frame(
     size = _catalog.check_paging(op, page_size, limit)
     pieces = calls(op, kwargs)
     client = get_client(client)
-    convert = to_table(spec)
+    convert = to_table(spec, op.path)
     tables: list[Any] = []
     count = 0
     for call in pieces:
@@ -199,9 +199,12 @@ def frame(op: str | Operation, client: Client | None, /, **kwargs: Any) -> pd.Da
     schema = call.op.schema
     assert schema is not None, call.op.name
     rows, body = send(call, get_client(client))
-    return _frames.records_to_frame(rows, schema, constants=call.op.answer.kept(body) or None)
+    return _frames.records_to_frame(rows, schema, constants=call.op.answer.kept(body) or None,
+                                    origin=call.path)
 
 
-def to_table(schema: str | _frames.Schema) -> Callable[[list[dict[str, Any]]], Any]:
-    """What a listing's batches of records become: Arrow tables of ``schema``."""
-    return functools.partial(_frames.records_to_table, name=schema)
+def to_table(schema: str | _frames.Schema,
+             origin: str | None = None) -> Callable[[list[dict[str, Any]]], Any]:
+    """What a listing's batches of records become: Arrow tables of ``schema`` (a bad value
+    named as coming from ``origin``, the request's path)."""
+    return functools.partial(_frames.records_to_table, name=schema, origin=origin)

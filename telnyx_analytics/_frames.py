@@ -15,7 +15,7 @@ kind          dtype                                  values
 ============  =====================================  ==========================================
 ``time``      ``datetime64[ns, UTC]``                ISO 8601 with an offset (naive = UTC)
 ``day``       ``datetime64[ns, UTC]``                a date (midnight UTC)
-``money``     ``decimal128(18, 6)[pyarrow]``         decimal strings (or JSON numbers), exact
+``money``     ``float64``                            decimal strings (or JSON numbers), exact
 ``category``  ``category``                           enums, currencies
 ``string``    pandas string dtype                    ids, numbers, names
 ``int``       ``Int64``                              counts, seconds
@@ -28,10 +28,16 @@ Nested objects of known fields are flattened as the schema says (``cost.amount``
 API adds later are kept as strings (lists and objects as JSON text); missing fields are NA;
 an empty input gives every column of the schema with its dtype.
 
+Money follows the one money policy (``_money``): parsed strictly, carried as ``float64``
+exact to the micro-unit. A value that does not fit its kind (money such as ``"12,50"``,
+a timestamp in epoch milliseconds, a count of 10**30, a CSV that is an HTML page or has
+ragged rows) raises :class:`~telnyx_analytics.errors.UnexpectedResponseError` naming where
+it came from, the column and the record's id (or row number).
+
 >>> df = records_to_frame([{"id": "a", "created_at": "2024-05-01T10:00:00Z", "cost": "0.0040",
 ...                         "currency": "USD", "parts": 1}], "mdr")
->>> str(df["cost"].dtype), str(df["created_at"].dtype), df["cost"].sum()
-('decimal128(18, 6)[pyarrow]', 'datetime64[ns, UTC]', Decimal('0.004000'))
+>>> str(df["cost"].dtype), str(df["created_at"].dtype), float(df["cost"].sum())
+('float64', 'datetime64[ns, UTC]', 0.004)
 """
 
 from __future__ import annotations
@@ -51,11 +57,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from . import _money
+from .errors import UnexpectedResponseError
+
 log = logging.getLogger("telnyx_analytics.frames")
 
-#: Exact to the API's six published decimals; 12 integer digits.
-MONEY_TYPE = pa.decimal128(18, 6)
-MONEY_DTYPE = pd.ArrowDtype(MONEY_TYPE)
+#: Money in a frame (the policy is ``_money``'s); a CSV's money is read as exact decimals
+#: first (``MONEY_TEXT_TYPE``), so that the policy sees every digit written.
+MONEY_TYPE = pa.float64()
+MONEY_DTYPE = _money.MONEY
+MONEY_TEXT_TYPE = pa.decimal128(38, _money.SCALE)
 TIME_TYPE = pa.timestamp("ns", tz="UTC")
 TIME_DTYPE = pd.DatetimeTZDtype("ns", "UTC")
 _CATEGORY_TYPE = pa.dictionary(pa.int32(), pa.string())
@@ -415,13 +426,27 @@ def schema(name: str | Schema) -> Schema:
 # -- values into Arrow arrays ---------------------------------------------------------------
 
 
+class _BadValue(ValueError):
+    """A value that does not fit its column's kind, at ``position`` in the column."""
+
+    def __init__(self, reason: str, position: int | None = None) -> None:
+        self.reason = reason
+        self.position = position
+        super().__init__(reason)
+
+
 def _as_text(value: Any) -> str | None:
     """A JSON value as text: strings as they are, everything else as JSON."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, float) and value != value:  # NaN
         return None
-    return json.dumps(value, separators=(",", ":"))
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except RecursionError:
+        raise _BadValue("an object nested too deeply to keep") from None
+    except (TypeError, ValueError) as exc:
+        raise _BadValue(f"not a JSON value ({exc})") from None
 
 
 def _strings(values: Sequence[Any] | pa.Array) -> pa.Array:
@@ -431,16 +456,56 @@ def _strings(values: Sequence[Any] | pa.Array) -> pa.Array:
         if pa.types.is_null(values.type):
             return pa.nulls(len(values), pa.string())
         if pa.types.is_nested(values.type):  # lists and objects: as JSON text
-            return pa.array([_as_text(v) for v in values.to_pylist()], type=pa.string())
+            return pa.array(_texts(values.to_pylist()), type=pa.string())
         return values.cast(pa.string())
     try:
         return pa.array(values, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pa.array([_as_text(v) for v in values], type=pa.string())
+        return pa.array(_texts(values), type=pa.string())
 
 
-def _parse_time(text: pa.Array, *, day: bool = False) -> pa.Array:
+def _texts(values: Sequence[Any]) -> list[str | None]:
+    out = []
+    for pos, value in enumerate(values):
+        try:
+            out.append(_as_text(value))
+        except _BadValue as exc:
+            raise _BadValue(exc.reason, pos) from None
+    return out
+
+
+def _first_failure(arr: pa.Array, convert: Any) -> tuple[int, Any]:
+    """The first value that ``convert`` (of a one-value array) refuses: the slow road,
+    taken only to name the value after a whole column was refused."""
+    for pos in range(len(arr)):
+        one = arr.slice(pos, 1)
+        if one.null_count:
+            continue
+        try:
+            convert(one)
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            return pos, one[0].as_py()
+    return 0, None
+
+
+def _numbers_refused(arr: pa.Array, what: str) -> None:
+    """Refuse a column of JSON numbers or booleans where text is documented."""
+    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_boolean(
+            arr.type):
+        pos = int(np.flatnonzero(np.asarray(arr.is_valid()))[0]) if arr.null_count < len(arr) \
+            else 0
+        value = arr[pos].as_py()
+        hint = " (epoch milliseconds?)" if isinstance(value, int | float) else ""
+        raise _BadValue(f"{value!r} is not {what}{hint}", pos)
+
+
+def _parse_time(values: Sequence[Any] | pa.Array, *, day: bool = False) -> pa.Array:
     """ISO 8601 strings as ``timestamp[ns, UTC]``; a value without an offset is UTC."""
+    arr = values if isinstance(values, pa.Array) else _loose_array(values)
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), TIME_TYPE)
+    _numbers_refused(arr, "an ISO 8601 timestamp")
+    text = _strings(arr)
     try:
         if day:
             return text.cast(pa.timestamp("ns")).cast(TIME_TYPE)
@@ -448,61 +513,71 @@ def _parse_time(text: pa.Array, *, day: bool = False) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     # The slow road, for values without an offset or in another ISO 8601 spelling.
+    try:
+        return _pandas_times(text)
+    except (ValueError, OverflowError):  # junk, or beyond what nanoseconds hold (year 2262)
+        pos, value = _first_failure(text, _pandas_times)
+        raise _BadValue(f"{value!r} is not an ISO 8601 timestamp (years 1678 to 2261)",
+                        pos) from None
+
+
+def _pandas_times(text: pa.Array) -> pa.Array:
     parsed = pd.to_datetime(pd.Series(text.to_pylist(), dtype=object), utc=True, format="ISO8601")
     return pa.array(parsed.astype(TIME_DTYPE), type=TIME_TYPE)
 
 
 def _parse_money(values: Sequence[Any] | pa.Array) -> pa.Array:
-    """Decimal strings (or JSON numbers) as ``decimal128(18, 6)``, exactly."""
-    if not isinstance(values, pa.Array):
-        try:
-            values = pa.array(values)
-        except (pa.ArrowTypeError, pa.ArrowInvalid):
-            values = _strings(values)
-    if pa.types.is_null(values.type):
-        return pa.nulls(len(values), MONEY_TYPE)
-    if pa.types.is_floating(values.type):
-        # A JSON number's shortest repr is the digits the API wrote: exact from there.
-        values = pa.array([None if v is None else repr(v) for v in values.to_pylist()], pa.string())
-    if pa.types.is_decimal(values.type) or pa.types.is_integer(values.type):
-        return values.cast(MONEY_TYPE)
-    values = _strings(values)
+    """Amounts as the API sends them, by the money policy, as ``float64`` (``_money``)."""
     try:
-        return values.cast(MONEY_TYPE)
-    except pa.ArrowInvalid:
-        # More than six decimals (or a very long number): round half to even at six.
-        wide = pc.utf8_trim_whitespace(values).cast(pa.decimal128(38, 18))
-        log.warning("money with more than 6 decimals was rounded to 6")
-        return pc.round(wide, ndigits=6, round_mode="half_to_even").cast(MONEY_TYPE)
+        micros, valid = _money.parse(values)
+    except _money.MoneyError as exc:
+        raise _BadValue(exc.reason, exc.position) from None
+    return _money.money_array(micros, valid)
 
 
 def _parse_int(values: Sequence[Any] | pa.Array) -> pa.Array:
     arr = values if isinstance(values, pa.Array) else _loose_array(values)
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), pa.int64())
+    if pa.types.is_boolean(arr.type):
+        _numbers_refused(arr, "a whole number")
     try:
         return arr.cast(pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        # Fractional counts would be silently truncated by a cast; refuse and say so.
-        log.warning("a count column has fractional values: kept as float64")
-        return arr.cast(pa.float64())
+        pass
+    try:
+        floats = arr.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pos, value = _first_failure(arr, lambda one: one.cast(pa.float64()))
+        raise _BadValue(f"{value!r} is not a whole number", pos) from None
+    x = floats.to_numpy(zero_copy_only=False)
+    huge = ~(np.abs(x) < 2**53) & ~np.isnan(x) | (np.isnan(x) & np.asarray(floats.is_valid()))
+    if huge.any():
+        pos = int(np.flatnonzero(huge)[0])
+        raise _BadValue(f"{arr[pos].as_py()!r} is not a count int64 holds", pos)
+    # Fractional counts would be silently truncated by a cast; keep them and say so.
+    log.warning("a count column has fractional values: kept as float64")
+    return floats
 
 
 def _loose_array(values: Sequence[Any]) -> pa.Array:
     try:
         return pa.array(values)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
+    except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError):
         return _strings(values)
 
 
 def to_arrow(values: Sequence[Any] | pa.Array, kind: str) -> pa.Array:
     """Values of one column (Python values or an Arrow array) as the Arrow type of ``kind``.
 
+    A value that does not fit the kind raises ``ValueError`` (a ``_BadValue`` with its
+    position); the callers name the column and the record.
+
     >>> to_arrow(["1.5", None], "money").type
-    Decimal128Type(decimal128(18, 6))
+    DataType(double)
     """
     if kind in ("time", "day"):
-        return _parse_time(_strings(values), day=kind == "day")
+        return _parse_time(values, day=kind == "day")
     if kind == "money":
         return _parse_money(values)
     if kind == "category":
@@ -515,7 +590,39 @@ def to_arrow(values: Sequence[Any] | pa.Array, kind: str) -> pa.Array:
     target = pa.float64() if kind == "float" else pa.bool_()
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), target)
-    return arr.cast(target)
+    if kind == "float" and pa.types.is_boolean(arr.type):
+        _numbers_refused(arr, "a number")
+    try:
+        return arr.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pos, value = _first_failure(arr, lambda one: one.cast(target))
+        raise _BadValue(f"{value!r} is not {'a number' if kind == 'float' else 'true or false'}",
+                        pos) from None
+
+
+#: Fields that name a record in an error message, first found first.
+_ID_FIELDS = ("id", "call_leg_id", "session_id", "billing_group_id", "phone_number", "user_id")
+
+
+def _typed(values: Sequence[Any] | pa.Array, kind: str, column: str,
+           name_record: Any, origin: str) -> pa.Array:
+    """:func:`to_arrow` for one column, or an error naming the column and the record."""
+    try:
+        return to_arrow(values, kind)
+    except _BadValue as exc:
+        record = None if exc.position is None else name_record(exc.position)
+        raise UnexpectedResponseError(origin, exc.reason, field=column, record=record) from None
+
+
+def _record_namer(records: Sequence[Any]) -> Any:
+    def name(pos: int) -> str:
+        record = records[pos] if pos < len(records) else None
+        if isinstance(record, Mapping):
+            for key in _ID_FIELDS:
+                if isinstance(record.get(key), str | int) and record.get(key) != "":
+                    return str(record[key])
+        return f"row {pos + 1}"
+    return name
 
 
 def empty_array(kind: str) -> pa.Array:
@@ -565,7 +672,7 @@ def empty_frame(name: str | Schema) -> pd.DataFrame:
     """A frame with no rows and every column of the schema, typed.
 
     >>> empty_frame("mdr").dtypes["cost"]
-    decimal128(18, 6)[pyarrow]
+    dtype('float64')
     """
     s = schema(name)
     return table_to_frame(pa.table({c.name: empty_array(c.kind) for c in s.columns}))
@@ -580,9 +687,14 @@ def _pluck(records: Sequence[Mapping[str, Any]], path: tuple[str, ...]) -> list[
         return [r.get(key) for r in records]
     sub = path[1]
     out = []
-    for r in records:
+    for pos, r in enumerate(records):
         v = r.get(key)
-        out.append(v.get(sub) if isinstance(v, Mapping) else None)
+        if isinstance(v, Mapping):
+            out.append(v.get(sub))
+        elif v is None:
+            out.append(None)
+        else:
+            raise _BadValue(f"expected an object with {sub!r}, got {v!r:.80}", pos)
     return out
 
 
@@ -591,6 +703,7 @@ def records_to_frame(
     name: str | Schema,
     *,
     constants: Mapping[str, Any] | None = None,
+    origin: str | None = None,
 ) -> pd.DataFrame:
     """JSON records as the typed frame of schema ``name``.
 
@@ -602,6 +715,8 @@ def records_to_frame(
         A key of :data:`SCHEMAS`, or a :class:`Schema`.
     constants
         Values for every row (for example a usage report's window), by column name.
+    origin
+        Where the records came from (the request's path), for error messages.
 
     Returns
     -------
@@ -610,6 +725,12 @@ def records_to_frame(
         field of the records: nested objects one level deep as ``<field>.<key>``, typed
         by the schema's ``optional`` kinds or else kept as strings.
 
+    Raises
+    ------
+    UnexpectedResponseError
+        A record that is not an object, or a value that does not fit its column (see the
+        module's docstring), naming ``origin``, the column and the record.
+
     Examples
     --------
     >>> df = records_to_frame([{"id": "w1", "cost": {"amount": "0.010000", "currency": "EUR"},
@@ -617,7 +738,7 @@ def records_to_frame(
     >>> df.loc[0, "currency"], df.loc[0, "new_field"], int(df["duration_seconds"].isna().sum())
     ('EUR', '3', 1)
     """
-    return table_to_frame(records_to_table(records, name, constants=constants))
+    return table_to_frame(records_to_table(records, name, constants=constants, origin=origin))
 
 
 def records_to_table(
@@ -625,6 +746,7 @@ def records_to_table(
     name: str | Schema,
     *,
     constants: Mapping[str, Any] | None = None,
+    origin: str | None = None,
 ) -> pa.Table:
     """JSON records as the Arrow table behind :func:`records_to_frame`.
 
@@ -632,17 +754,38 @@ def records_to_table(
     converted a batch at a time, as its pages arrive.
 
     >>> records_to_table([{"id": "m1", "cost": "0.0040"}], "mdr").column("cost").type
-    Decimal128Type(decimal128(18, 6))
+    DataType(double)
     """
     s = schema(name)
     records = records if isinstance(records, list) else list(records)
+    origin = origin or f"{s.name} records"
+    for pos, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise UnexpectedResponseError(origin, f"a record is not an object: {record!r:.80}",
+                                          record=f"row {pos + 1}")
     constants = dict(constants or {})
+    typed = _Typer(_record_namer(records), origin)
     struct = _struct(records)
     if struct is None:
-        arrays = _columns_one_by_one(records, s, constants)
+        arrays = _columns_one_by_one(records, s, constants, typed)
     else:
-        arrays = _columns_of_struct(struct, s, constants)
+        arrays = _columns_of_struct(struct, s, constants, typed)
     return pa.table(arrays) if arrays else pa.table({})
+
+
+@dataclass(frozen=True)
+class _Typer:
+    """:func:`to_arrow` for the columns of one batch, naming its records in errors."""
+
+    name_record: Any
+    origin: str
+
+    def __call__(self, values: Sequence[Any] | pa.Array, kind: str, column: str) -> pa.Array:
+        return _typed(values, kind, column, self.name_record, self.origin)
+
+    def fail(self, exc: _BadValue, column: str) -> UnexpectedResponseError:
+        record = None if exc.position is None else self.name_record(exc.position)
+        return UnexpectedResponseError(self.origin, exc.reason, field=column, record=record)
 
 
 def tables_to_frame(tables: Sequence[pa.Table], name: str | Schema) -> pd.DataFrame:
@@ -680,7 +823,8 @@ def _struct(records: list[Any]) -> pa.StructArray | None:
     """
     if not records:
         return None
-    errors = (TypeError, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+    errors = (TypeError, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError,
+              OverflowError, RecursionError)
     try:
         sample = pa.array(records[:_SAMPLE]).type
         if pa.types.is_struct(sample) and _fits(records, sample):
@@ -752,16 +896,23 @@ def _child(struct: pa.StructArray, path: tuple[str, ...]) -> pa.Array | None:
 
 
 def _columns_of_struct(
-    struct: pa.StructArray, s: Schema, constants: dict[str, Any]
+    struct: pa.StructArray, s: Schema, constants: dict[str, Any], typed: _Typer
 ) -> dict[str, pa.Array]:
     n = len(struct)
     arrays: dict[str, pa.Array] = {}
     for c in s.columns:
         if c.name in constants:
-            arrays[c.name] = to_arrow([constants.pop(c.name)] * n, c.kind)
+            arrays[c.name] = typed([constants.pop(c.name)] * n, c.kind, c.name)
             continue
+        if len(c.path) > 1 and struct.type.get_field_index(c.path[0]) >= 0:
+            parent = _child(struct, c.path[:1])
+            assert parent is not None
+            if not (pa.types.is_struct(parent.type) or pa.types.is_null(parent.type)):
+                pos = int(np.flatnonzero(np.asarray(parent.is_valid()))[0])
+                raise typed.fail(_BadValue(f"expected an object with {c.path[1]!r}, got "
+                                           f"{parent[pos].as_py()!r:.80}", pos), c.path[0])
         child = _child(struct, c.path)
-        arrays[c.name] = to_arrow(pa.nulls(n) if child is None else child, c.kind)
+        arrays[c.name] = typed(pa.nulls(n) if child is None else child, c.kind, c.name)
     used = {c.path for c in s.columns}
     for member in struct.type:
         if (member.name,) in used:
@@ -774,24 +925,30 @@ def _columns_of_struct(
                 if (member.name, sub.name) in used:
                     continue
                 col = f"{member.name}.{sub.name}"
-                arrays[col] = to_arrow(_child(child, (sub.name,)), s.optional.get(col, "string"))
+                arrays[col] = typed(_child(child, (sub.name,)), s.optional.get(col, "string"), col)
         elif not any(path[0] == member.name for path in used):
-            arrays[member.name] = to_arrow(child, s.optional.get(member.name, "string"))
+            arrays[member.name] = typed(child, s.optional.get(member.name, "string"), member.name)
     for key, value in constants.items():
-        arrays[key] = to_arrow([value] * n, s.optional.get(key, "string"))
+        arrays[key] = typed([value] * n, s.optional.get(key, "string"), key)
     return arrays
 
 
 def _columns_one_by_one(
-    records: list[Any], s: Schema, constants: dict[str, Any]
+    records: list[Any], s: Schema, constants: dict[str, Any], typed: _Typer
 ) -> dict[str, pa.Array]:
     n = len(records)
     arrays: dict[str, pa.Array] = {}
     for c in s.columns:
         if c.name in constants:
-            arrays[c.name] = to_arrow([constants.pop(c.name)] * n, c.kind)
+            arrays[c.name] = typed([constants.pop(c.name)] * n, c.kind, c.name)
+        elif not n:
+            arrays[c.name] = empty_array(c.kind)
         else:
-            arrays[c.name] = to_arrow(_pluck(records, c.path), c.kind) if n else empty_array(c.kind)
+            try:
+                values = _pluck(records, c.path)
+            except _BadValue as exc:
+                raise typed.fail(exc, c.path[0]) from None
+            arrays[c.name] = typed(values, c.kind, c.name)
     used = {c.path for c in s.columns}
     extra = [k for k in dict.fromkeys(chain.from_iterable(records)) if (k,) not in used]
     for key in extra:
@@ -804,11 +961,11 @@ def _columns_one_by_one(
                     continue
                 col = f"{key}.{sub}"
                 sub_values = [v.get(sub) if isinstance(v, Mapping) else None for v in values]
-                arrays[col] = to_arrow(sub_values, s.optional.get(col, "string"))
+                arrays[col] = typed(sub_values, s.optional.get(col, "string"), col)
         elif not any(path[0] == key for path in used):
-            arrays[key] = to_arrow(values, s.optional.get(key, "string"))
+            arrays[key] = typed(values, s.optional.get(key, "string"), key)
     for key, value in constants.items():
-        arrays[key] = to_arrow([value] * n, s.optional.get(key, "string"))
+        arrays[key] = typed([value] * n, s.optional.get(key, "string"), key)
     return arrays
 
 
@@ -817,16 +974,21 @@ def _columns_one_by_one(
 Source = str | os.PathLike[str] | bytes
 
 
-def _header(source: Source) -> list[str] | None:
+def _header(source: Source, origin: str) -> list[str] | None:
     """The CSV's column names (``None`` for an empty file)."""
     if isinstance(source, bytes):
         first = source.split(b"\n", 1)[0]
     else:
         with open(source, "rb") as fh:
             first = fh.readline()
-    text = first.decode("utf-8-sig").strip("\r\n")
+    try:
+        text = first.decode("utf-8-sig").strip("\r\n")
+    except UnicodeDecodeError:
+        raise UnexpectedResponseError(origin, "not a UTF-8 CSV (a wrong encoding)") from None
     if not text.strip():
         return None
+    if text.lstrip().startswith("<"):
+        raise UnexpectedResponseError(origin, f"an HTML or XML page, not a CSV: {text.strip():.80}")
     return next(csv.reader([text]))
 
 
@@ -846,41 +1008,92 @@ def _read_csv(source: Source, column_types: Mapping[str, pa.DataType]) -> pa.Tab
     return pacsv.read_csv(_reader_input(source), read_options=read, convert_options=convert)
 
 
-def csv_to_frame(source: Source, name: str | Schema) -> pd.DataFrame:
+#: The Arrow type the CSV reader is told to produce for each kind (money: exact decimals,
+#: turned into the frame's float64 by the money policy).
+_CSV_TYPES = {**ARROW_TYPES, "money": MONEY_TEXT_TYPE}
+
+
+def csv_to_frame(source: Source, name: str | Schema, *, origin: str | None = None) -> pd.DataFrame:
     """A report CSV (a path or bytes) as the typed frame of schema ``name``.
 
     The header decides the columns (a report may hold only the ``fields`` asked for);
     each column gets its schema kind, unknown columns are strings. An empty file gives
     the schema's empty frame.
 
+    Parameters
+    ----------
+    source
+        A path, or the file's bytes.
+    name
+        A key of :data:`SCHEMAS`, or a :class:`Schema`.
+    origin
+        What the file is (``"cdr_detail report 42"``), for error messages.
+
+    Raises
+    ------
+    UnexpectedResponseError
+        An HTML page, a file in another encoding than UTF-8, ragged rows, a header with
+        none of the kind's columns, or a value that does not fit its column (naming the
+        column and the record's id or row number).
+
     Examples
     --------
     >>> data = b'"billing_group_id","billing_group_name","product","cost","currency"\\n'
     >>> data += b'"b1","Ops","messaging","12.3400","USD"\\n'
     >>> df = csv_to_frame(data, "billing_group")
-    >>> df["cost"].sum(), str(df["product"].dtype)
-    (Decimal('12.340000'), 'category')
+    >>> float(df["cost"].sum()), str(df["product"].dtype)
+    (12.34, 'category')
     """
     s = schema(name)
-    header = _header(source)
+    origin = origin or f"{s.name} CSV"
+    header = _header(source, origin)
     if header is None:
         return empty_frame(s)
     kinds = {col: s.kind(col) or "string" for col in header}
+    if not any(s.kind(col) for col in header):
+        raise UnexpectedResponseError(origin, f"not a {s.name} CSV: its header "
+                                              f"({', '.join(header)[:120]}) has none of the "
+                                              f"kind's columns")
     try:
-        table = _read_csv(source, {col: ARROW_TYPES[kind] for col, kind in kinds.items()})
+        table = _read_csv(source, {col: _CSV_TYPES[kind] for col, kind in kinds.items()})
     except pa.ArrowInvalid as exc:
-        # A value the fast parser refused (a timestamp without offset, money with more
-        # than six decimals): read text and convert each column on the tolerant road.
+        # A value the fast parser refused (a timestamp without offset, a malformed amount):
+        # read text and convert each column on the tolerant road, which names the value.
         log.info("CSV fast path refused a value (%s); converting column by column", exc)
-        text = _read_csv(source, dict.fromkeys(kinds, pa.string()))
-        table = pa.table({col: to_arrow(text.column(col).combine_chunks(), kinds[col])
+        try:
+            text = _read_csv(source, dict.fromkeys(kinds, pa.string()))
+        except pa.ArrowInvalid as broken:  # ragged rows, bytes that are not UTF-8
+            raise UnexpectedResponseError(origin, f"not a well-formed CSV: "
+                                                  f"{str(broken).strip()[:200]}") from None
+        namer = _row_namer(text)
+        table = pa.table({col: _typed(text.column(col).combine_chunks(), kinds[col], col, namer,
+                                      origin)
                           for col in text.column_names})
     else:
+        namer = None
         for col, kind in kinds.items():
+            if kind not in ("day", "money"):
+                continue
+            i = table.column_names.index(col)
             if kind == "day":  # read naive: midnight of that day, UTC
-                i = table.column_names.index(col)
                 table = table.set_column(i, col, table.column(col).cast(TIME_TYPE))
+            else:
+                namer = namer or _row_namer(table)
+                table = table.set_column(i, col, _typed(table.column(col), "money", col, namer,
+                                                        origin))
     return table_to_frame(table)
+
+
+def _row_namer(table: pa.Table) -> Any:
+    """Names a CSV row in an error: its id when the file has one, else ``row N``."""
+    def name(pos: int) -> str:
+        for key in _ID_FIELDS:
+            if key in table.column_names:
+                value = table.column(key)[pos].as_py()
+                if value not in (None, ""):
+                    return str(value)
+        return f"row {pos + 1}"
+    return name
 
 
 def concat(frames: Iterable[pd.DataFrame], name: str | Schema) -> pd.DataFrame:

@@ -3,12 +3,13 @@
 Nothing here touches the network. Every function works on any frame of the documented
 schemas (``docs/frames.md``), whether it came from this package or from a CSV on disk.
 
-Money is exact. Amounts are carried as integer micro-units (1e-6, the API's published
-precision) while they are summed, and come back as ``decimal128(18, 6)[pyarrow]``. Money
-may arrive as that dtype, as other decimal dtypes, as strings, as ``decimal.Decimal``
-objects or as floats (``/usage_reports`` writes JSON numbers); a value with more than six
-decimals raises instead of being rounded. Amounts in different currencies are never added
-together: a ``currency`` column always stays in the result.
+Money is exact (the policy is in ``_money``: docs/concepts/money-and-time.md). Amounts
+are summed as integer micro-units (1e-6, the API's published precision) and come back
+as ``float64``, each total the float nearest to its exact value (exact to the micro-unit
+below 2**32 units). Money may arrive as float64, as decimal dtypes, as strings or as
+``decimal.Decimal`` objects; a value with more than six decimals raises instead of being
+rounded. Amounts in different currencies are never added together: a ``currency``
+column always stays in the result, unless ``rates`` convert them (:func:`convert`).
 """
 
 from __future__ import annotations
@@ -16,22 +17,27 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ._money import (
     INT64_MAX,
     MONEY,
     SCALE,
     UNIT,
+    Rates,
+    convert_micros,
+    currency_column,
+    day_values,
+    is_money,
     money_series,
     to_micros,
     to_money,
 )
+from ._periods import floor, period_alias, period_range, to_utc
 from .errors import SessionCostError
 
 if TYPE_CHECKING:
@@ -40,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MONEY",
     "SessionCostError",
+    "convert",
     "cost_by",
     "explain_anomaly",
     "reconcile",
@@ -61,11 +68,6 @@ TIME_COLUMNS = (
     "date",
     "start_date",
     "period",  # the output of cost_by and spend_summary, so they can be plotted or re-cut
-)
-#: Money columns of the documented frames (``number_lookup_usage`` calls its ``total_cost``).
-MONEY_COLUMNS = frozenset(
-    {"cost", "total_cost", "rate", "carrier_fee", "carrier_passthrough_fee", "event_cost",
-     "cumulative_cost"}
 )
 
 
@@ -102,52 +104,6 @@ def _time_column(df: pd.DataFrame, time: Hashable | None) -> Hashable:
             return name
     raise ValueError(f"time=None: the frame has no time column ({', '.join(TIME_COLUMNS)}); "
                      f"pass time=<column>")
-
-
-def _utc(values: pd.Series) -> pd.Series:
-    """Timestamps as ``datetime64[ns, UTC]``; naive values are taken as UTC (as documented)."""
-    dtype = values.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC")
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return values.dt.tz_localize("UTC")
-    return pd.to_datetime(values, utc=True, format="ISO8601")
-
-
-_PERIOD_ALIASES = {"MS": "M", "ME": "M", "QS": "Q", "QE": "Q", "YS": "Y", "YE": "Y",
-                   "AS": "Y", "A": "Y"}
-
-
-def _period_alias(freq: str) -> str | None:
-    """The Period alias of a calendar frequency ("W", "M", ...), or None for a fixed one."""
-    try:
-        pd.tseries.frequencies.to_offset(freq).nanos  # noqa: B018 - raises for calendar offsets
-        return None
-    except ValueError:
-        pass
-    return _PERIOD_ALIASES.get(freq, freq)
-
-
-def _floor(times: pd.Series, freq: str) -> pd.Series:
-    """Each timestamp's period start, in UTC ("D", "h": floor; "W", "M", "Q", "Y": calendar)."""
-    alias = _period_alias(freq)
-    if alias is None or freq == "D":
-        return times.dt.floor(freq)
-    try:
-        start = times.dt.tz_convert(None).dt.to_period(alias).dt.start_time
-    except ValueError:
-        raise ValueError(f"freq={freq!r}: not a frequency pandas understands "
-                         f"(try 'D', 'W', 'MS')") from None
-    return start.dt.tz_localize("UTC").astype(times.dtype)
-
-
-def _period_range(first: pd.Timestamp, last: pd.Timestamp, freq: str) -> pd.DatetimeIndex:
-    """Every period start from ``first`` to ``last`` (both period starts), in UTC."""
-    alias = _period_alias(freq)
-    if alias is None or freq == "D":
-        return pd.date_range(first, last, freq=freq)
-    periods = pd.period_range(first.tz_convert(None), last.tz_convert(None), freq=alias)
-    return periods.start_time.tz_localize("UTC")
 
 
 def _key_codes(key: pd.Series) -> tuple[np.ndarray, int, Any]:
@@ -252,7 +208,7 @@ def cost_by(
     cost: Hashable = "cost",
     time: Hashable | None = None,
     currency: Hashable = "currency",
-    rates: Mapping[str, Decimal | str | int | float] | None = None,
+    rates: Mapping[str, Decimal | str | int | float] | pd.DataFrame | None = None,
     to: str | None = None,
     count: Hashable | None = None,
 ) -> pd.DataFrame:
@@ -272,16 +228,18 @@ def cost_by(
         Period of the totals: ``"D"``, ``"W"`` (weeks start on Monday), ``"MS"`` (months),
         ``"h"`` or any pandas frequency. ``None`` totals over the whole frame.
     cost : column name, default ``"cost"``
-        The money column (``decimal128`` or strings, Decimals or floats from a CSV).
+        The money column (``float64``, or strings, Decimals or decimal dtypes).
     time : column name, optional
-        The timestamp column for ``freq``; default the first of ``created_at``,
-        ``start_timestamp_utc``, ``start_time``, ``event_timestamp``, ``date``,
-        ``start_date``, ``period``. Naive timestamps are taken as UTC.
+        The timestamp column for ``freq`` (and daily ``rates``); default the first of
+        ``created_at``, ``start_timestamp_utc``, ``start_time``, ``event_timestamp``,
+        ``date``, ``start_date``, ``period``. Naive timestamps are taken as UTC.
     currency : column name, default ``"currency"``
-    rates : mapping, optional
-        Conversion rates into ``to``: units of ``to`` per unit of each currency (exact
-        decimals or strings). Totals are summed exactly per currency first, then each
-        converted total is rounded half-even to 6 decimals and added up.
+    rates : mapping or DataFrame, optional
+        Conversion rates into ``to``, as :func:`convert` takes them: a mapping currency ->
+        rate (units of ``to`` per unit of the currency), or a frame of daily rates
+        (``date``, ``currency``, ``rate``). Each currency is totalled exactly first (per
+        day, with daily rates), each total converted and rounded half-even to the
+        micro-unit, then the converted totals are added up.
     to : str, optional
         The target currency of ``rates``; required with it.
     count : column name, optional
@@ -294,8 +252,8 @@ def cost_by(
     -------
     DataFrame
         Columns ``period`` (with ``freq``), the ``by`` columns, ``currency`` (category),
-        ``cost`` (``decimal128(18, 6)``; ``decimal128(38, 6)`` only for totals past
-        10**12), then what the cost covers, sorted by the groups:
+        ``cost`` (``float64``, each the float nearest to the exact total), then what the
+        cost covers, sorted by the groups:
 
         - records (each row one record): ``count``, the records in the group;
         - a summary: the ``count`` column (named as in the frame, e.g. ``calls``) summed
@@ -312,7 +270,7 @@ def cost_by(
     ...     "currency": ["USD", "USD", "USD"]})
     >>> out = cost_by(df, "product", freq="D")
     >>> out[["product", "cost"]].astype(str).values.tolist()
-    [['messaging', '0.012000'], ['voice', '0.012500']]
+    [['messaging', '0.012'], ['voice', '0.0125']]
     >>> out["count"].tolist()  # records
     [2, 1]
 
@@ -320,7 +278,7 @@ def cost_by(
     ``rows`` says how many daily rows went into each total.
 
     >>> cost_by(out)[["cost", "count", "rows"]].astype(str).values.tolist()
-    [['0.024500', '3', '2']]
+    [['0.0245', '3', '2']]
     """
     by_cols = _as_list(by)
     _require(df, cost, "cost")
@@ -331,18 +289,23 @@ def cost_by(
         raise ValueError("rates and to go together: rates={currency: rate into `to`}, to='USD'")
     counted = _count_column(df, count)
 
+    table = None if rates is None else Rates.of(rates, str(to))
     micros, _ = to_micros(df[cost], str(cost))
     keys: list[pd.Series] = []
     names: list[Hashable] = []
     if freq is not None:
-        keys.append(_floor(_utc(df[_time_column(df, time)]), freq).rename("period"))
+        keys.append(floor(to_utc(df[_time_column(df, time)]), freq).rename("period"))
         names.append("period")
     for column in [*by_cols, currency]:
         if column not in names:  # `by` may repeat the currency; group once
             keys.append(df[column])
             names.append(column)
+    if table is not None and table.daily is not None:
+        # Daily rates: total per day too, so that each day's total meets its day's rate.
+        keys.append(floor(to_utc(df[_time_column(df, time)]), "D").rename("_day"))
+        names.append("_day")
     if not len(df):
-        return _empty_cost_frame(df, names, currency, counted)
+        return _empty_cost_frame(df, [n for n in names if n != "_day"], currency, counted)
     groups, sums, rows = _grouped_micros(micros, keys, df.index)
     groups.columns = names
     covered = {"count": rows}
@@ -350,8 +313,8 @@ def cost_by(
         # The same keys give the same groups in the same order.
         covered = {counted: _grouped_micros(_whole_counts(df[counted], counted), keys,
                                             df.index)[1], "rows": rows}
-    if rates is not None:
-        return _convert(groups, sums, covered, currency, rates, str(to))
+    if table is not None:
+        return _converted_totals(groups, sums, covered, currency, table)
     groups["cost"] = money_series(sums)
     for name, values in covered.items():
         groups[name] = values
@@ -395,29 +358,24 @@ def _empty_cost_frame(df: pd.DataFrame, names: list[Hashable], currency: Hashabl
     return out
 
 
-def _convert(groups: pd.DataFrame, sums: np.ndarray, covered: dict[Hashable, np.ndarray],
-             currency: Hashable, rates: Mapping[str, Any], to: str) -> pd.DataFrame:
-    table = {str(k): _to_decimal(v, f"rates[{k!r}]") for k, v in rates.items()}
-    table.setdefault(to, Decimal(1))
-    present = {str(c) for c in groups[currency].dropna().unique()}
-    missing = sorted(present - table.keys())
-    if missing:
-        raise ValueError(f"rates: no rate for {', '.join(missing)} into {to}")
-    converted = [
-        int((Decimal(int(s)) * table[str(c)]).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-        for s, c in zip(sums, groups[currency], strict=True)
-    ]
-    work = groups.drop(columns=[currency]).assign(_m=np.array(converted, dtype=object))
-    keys = list(work.columns.drop("_m"))
+def _converted_totals(groups: pd.DataFrame, sums: np.ndarray,
+                      covered: dict[Hashable, np.ndarray], currency: Hashable,
+                      rates: Rates) -> pd.DataFrame:
+    """Exact per-currency (and per-day) totals converted into ``rates.to``, added up."""
+    days = (day_values(groups["_day"], "time") if "_day" in groups.columns else None)
+    converted = convert_micros(np.asarray(sums), groups[currency].to_numpy(object), rates, days)
+    work = groups.drop(columns=[c for c in (currency, "_day") if c in groups.columns])
+    keys = list(work.columns)
+    work = work.assign(_m=np.asarray(converted, dtype=object))
     for name, values in covered.items():
         work[name] = values
     if keys:
         out = work.groupby(keys, observed=True, sort=True, dropna=False)[
             ["_m", *covered]].sum().reset_index()
     else:
-        out = pd.DataFrame({"_m": [sum(converted)],
+        out = pd.DataFrame({"_m": [sum(int(v) for v in converted)],
                             **{name: [int(v.sum())] for name, v in covered.items()}})
-    out.insert(len(keys), currency, pd.Categorical([to] * len(out)))
+    out.insert(len(keys), currency, pd.Categorical([rates.to] * len(out)))
     total = np.array([int(v) for v in out["_m"]], dtype=object)
     fits = all(abs(v) <= INT64_MAX for v in total)
     out["_m"] = money_series(total.astype(np.int64) if fits else total)
@@ -425,16 +383,88 @@ def _convert(groups: pd.DataFrame, sums: np.ndarray, covered: dict[Hashable, np.
     return out[[*keys, currency, "cost", *covered]]
 
 
+def convert(
+    df: pd.DataFrame,
+    rates: Mapping[str, Decimal | str | int | float] | pd.DataFrame,
+    *,
+    to: str,
+    columns: Sequence[Hashable] | None = None,
+    currency: Hashable = "currency",
+    time: Hashable | None = None,
+    suffix: str | None = None,
+) -> pd.DataFrame:
+    """Add money columns converted into one currency, exactly.
+
+    Each amount is multiplied by the exact rate of its currency (and of its day, with
+    daily rates) and rounded half to even at the micro-unit. The original columns and the
+    currency column are left as they are; a converted column is added beside each money
+    column, named ``<column>_<to>`` in lower case (``cost_usd``). A rate that is missing
+    for a currency (or a currency and a day) an amount needs raises ``ValueError`` naming
+    both. :func:`cost_by` and :func:`spend_summary` take the same ``rates``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any frame with money columns and their currency.
+    rates : mapping or DataFrame
+        A mapping currency -> rate, the units of ``to`` one unit of that currency buys
+        (``{"EUR": "1.08", "GBP": "1.27"}``; decimal text, Decimals or numbers; ``to``
+        itself is 1). Or a frame of daily rates with columns ``date`` (a day, UTC: a date,
+        a timestamp or ISO 8601 text), ``currency`` and ``rate``, one row per currency and
+        day; each amount then takes the rate of its row's UTC day.
+    to : str
+        The currency to convert into, such as ``"USD"``.
+    columns : list of column names, optional
+        The money columns to convert; default every money column (``cost``, ``rate``,
+        ``*_cost``, ``*_fee``).
+    currency : column name, default ``"currency"``
+        The currency of the amounts; a column with its own currency column
+        (``rate`` beside ``rate_currency`` in wireless records) uses that one.
+    time : column name, optional
+        The timestamp that picks a daily rate; default as in :func:`cost_by`.
+    suffix : str, optional
+        Name the converted columns ``<column><suffix>``; default ``"_" + to.lower()``.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``df`` with the converted columns (``float64``) added.
+
+    Examples
+    --------
+    Ranking calls across currencies takes one line:
+
+    >>> import pandas as pd
+    >>> calls = pd.DataFrame({"call_leg_id": ["a", "b", "c"],
+    ...                       "cost": [0.25, 0.2, 0.3], "currency": ["USD", "GBP", "EUR"]})
+    >>> rates = {"GBP": "1.27", "EUR": "1.08"}
+    >>> convert(calls, rates, to="USD").nlargest(2, "cost_usd")[["call_leg_id", "cost_usd"]]
+      call_leg_id  cost_usd
+    2           c     0.324
+    1           b     0.254
+    """
+    table = Rates.of(rates, to)
+    names = ([c for c in df.columns if is_money(df, c)] if columns is None
+             else _as_list(columns))
+    if not names:
+        raise ValueError(f"columns: the frame has no money column to convert; it has "
+                         f"{', '.join(map(str, df.columns))}")
+    days = None
+    if table.daily is not None:
+        days = day_values(to_utc(df[_time_column(df, time)]), "time")
+    out = df.copy()
+    for name in names:
+        _require(df, name, "columns")
+        cur = currency_column(df, name, currency)
+        _require(df, cur, "currency")
+        micros, valid = to_micros(df[name], str(name))
+        converted = convert_micros(micros, df[cur].to_numpy(object), table, days, valid)
+        out[f"{name}{suffix if suffix is not None else '_' + to.lower()}"] = money_series(
+            converted, df.index, valid)
+    return out
+
+
 # -- usage breakdown ------------------------------------------------------------------------
-
-
-def _is_money(df: pd.DataFrame, column: Hashable) -> bool:
-    dtype = df[column].dtype
-    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype):
-        return True
-    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        return False
-    return column in MONEY_COLUMNS
 
 
 def usage_breakdown(
@@ -497,7 +527,7 @@ def usage_breakdown(
     counting = metric == "count" and metric not in df.columns
     if not counting:
         _require(df, metric, "metric")
-    money = not counting and _is_money(df, metric)
+    money = not counting and is_money(df, metric)
     if money and currency not in df.columns:
         raise ValueError(f"metric={metric!r} is money but the frame has no {currency!r} column; "
                          f"amounts in different currencies cannot be added (if they share one, "
@@ -506,7 +536,7 @@ def usage_breakdown(
     labels = df[dimension].astype(object).where(df[dimension].notna(), "(missing)").astype(str)
     keys: list[pd.Series] = []
     if freq is not None:
-        keys.append(_floor(_utc(df[_time_column(df, time)]), freq).rename("period"))
+        keys.append(floor(to_utc(df[_time_column(df, time)]), freq).rename("period"))
     if money:
         keys.append(df[currency].astype(str).rename("currency"))
     outer = [k.name for k in keys]  # the groups the top values are chosen within
@@ -600,7 +630,7 @@ def spend_summary(
     ...                       "currency": ["USD"]})
     >>> s = spend_summary({"messaging": sms, "voice": calls}, freq="MS")
     >>> s[["product", "cost"]].astype(str).values.tolist()
-    [['messaging', '0.004000'], ['voice', '0.012500']]
+    [['messaging', '0.004'], ['voice', '0.0125']]
     """
     if isinstance(frames, pd.DataFrame):
         _require(frames, "product", "frames")
@@ -702,7 +732,7 @@ def reconcile(
     >>> usage = pd.DataFrame({"date": [day], "cost": ["0.0110"], "currency": ["USD"]})
     >>> r = reconcile(mdrs, usage)
     >>> str(r.loc[0, "difference"]), bool(r.loc[0, "match"])
-    ('0.001000', False)
+    ('0.001', False)
     """
     by_cols = _as_list(by)
     keys = (["period"] if freq is not None else []) + [*by_cols, "currency"]
@@ -741,14 +771,14 @@ def _check_granularity(frame: pd.DataFrame, time: Hashable | None, freq: str, si
     if frame.empty:
         return
     column = _time_column(frame, time)
-    start = _utc(frame[column])
+    start = to_utc(frame[column])
     end_column = _SPAN_ENDS.get(str(column))
     if end_column is not None and end_column in frame.columns:
-        end = _utc(frame[end_column])
+        end = to_utc(frame[end_column])
         # An end at a period's start (exclusive) or inside it (inclusive day) both stay
         # within one period when the row covers at most one.
         last = end.where(end <= start, end - pd.Timedelta(1, "ns"))
-        coarse = (_floor(start, freq) != _floor(last, freq)) & end.notna()
+        coarse = (floor(start, freq) != floor(last, freq)) & end.notna()
         if coarse.any():
             i = int(np.flatnonzero(coarse.to_numpy())[0])
             raise ValueError(
@@ -758,7 +788,7 @@ def _check_granularity(frame: pd.DataFrame, time: Hashable | None, freq: str, si
                 f"other side on every period. Compare window totals with freq=None, or "
                 f"fetch {side} per period (a daily aggregation).")
         return
-    if _period_alias(freq) is None and pd.tseries.frequencies.to_offset(freq).nanos < _DAY.value:
+    if period_alias(freq) is None and pd.tseries.frequencies.to_offset(freq).nanos < _DAY.value:
         times = start.dropna()
         if len(times) and (times == times.dt.floor("D")).all():
             raise ValueError(
@@ -873,7 +903,7 @@ def spend_anomalies(
                "kind"]
     if totals.empty:
         return _empty_anomalies(totals, columns)
-    periods = _period_range(totals["period"].min(), totals["period"].max(), freq)
+    periods = period_range(totals["period"].min(), totals["period"].max(), freq)
     if seasonal is None:
         seasonal = freq == "D" and len(periods) >= 21
     found = []
@@ -1033,8 +1063,8 @@ def explain_anomaly(
     whole = cost_by(frame, freq=freq, cost=cost, time=time)
     # The periods of the whole frame, as spend_anomalies saw them (a series that starts
     # late has zeros before it there too).
-    spanned = _floor(_utc(df[_time_column(df, time)]).dropna(), freq)
-    periods = _period_range(min(spanned.min(), period), max(spanned.max(), period), freq)
+    spanned = floor(to_utc(df[_time_column(df, time)]).dropna(), freq)
+    periods = period_range(min(spanned.min(), period), max(spanned.max(), period), freq)
     if seasonal is None:
         seasonal = freq == "D" and len(periods) >= 21
     seasons = _seasons(periods, seasonal)
@@ -1085,7 +1115,7 @@ def _the_anomaly(
         raise ValueError(f"anomaly={anomaly!r}: not a period (a day such as '2024-05-10', "
                          f"or a row of spend_anomalies)") from None
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    period = _floor(pd.Series([stamp]), freq).iloc[0]
+    period = floor(pd.Series([stamp]), freq).iloc[0]
     _require(df, "currency", "currency")
     present = sorted({str(c) for c in df["currency"].dropna().unique()})
     if currency is None:
@@ -1197,7 +1227,7 @@ def session_costs(tree: SessionTree, *, strict: bool = True) -> pd.DataFrame:
     ...     "root": node("c1", "callcontrol-cdrs", "0.020000", "0.030000",
     ...                  [node("r1", "recordings", "0.010000", "0.010000")])})
     >>> session_costs(tree)[["product", "cost"]].astype(str).values.tolist()
-    [['callcontrol-cdrs', '0.020000'], ['recordings', '0.010000']]
+    [['callcontrol-cdrs', '0.02'], ['recordings', '0.01']]
     """
     violations = tree.check()
     if len(violations):

@@ -113,10 +113,12 @@ class DemoResult:
         """Total spend per currency, largest first (never added across currencies)."""
         if self.totals.empty:
             return []
-        sums: dict[str, Decimal] = {}
-        for cur, cost in zip(self.totals["currency"].astype(str), self.totals["cost"], strict=True):
-            sums[cur] = sums.get(cur, Decimal(0)) + Decimal(cost)
-        return sorted(sums.items(), key=lambda kv: kv[1], reverse=True)
+        # Summed exactly by cost_by; each float64 total is the nearest to its exact amount,
+        # whose shortest repr is that amount.
+        sums = tx.cost_by(self.totals)
+        return sorted(((str(c), _exact(v)) for c, v in zip(sums["currency"], sums["cost"],
+                                                             strict=True)),
+                      key=lambda kv: kv[1], reverse=True)
 
     def headlines(self) -> list[str]:
         """The headline numbers as ``name: value`` lines (what the command line prints).
@@ -160,7 +162,7 @@ class _Writer:
 
     def parquet(self, name: str, df: pd.DataFrame) -> Path:
         path = self._path(name)
-        # Money keeps its exact decimal type in the file; categories and Int64 survive too.
+        # Money (float64, exact to the micro-unit), categories and Int64 survive the file.
         df.to_parquet(path, index=False)
         return path
 
@@ -364,7 +366,7 @@ def _anomaly_section(writer: _Writer, spend: pd.DataFrame, result: DemoResult) -
         day=pd.Timestamp(top["period"]).date(),
         product=str(top["product"]),
         currency=str(top["currency"]),
-        cost=Decimal(top["cost"]),
+        cost=_exact(top["cost"]),
         baseline=float(top["baseline"]),
         score=float(top["score"]),
         kind=str(top["kind"]),
@@ -800,8 +802,8 @@ def _page(
     parts += [
         "<section id='files'><h2>The files</h2>",
         "<p>Next to this page: the plots as PNG, and as Parquet the records as fetched and "
-        "every table above in full. Money is stored as an exact decimal "
-        "(<code>decimal128(18, 6)</code>) with its currency beside it; read them with "
+        "every table above in full. Money is stored as <code>float64</code>, exact to "
+        "the micro-unit, with its currency beside it; read them with "
         "<code>pandas.read_parquet</code>.</p>",
         f"<ul>{listed}</ul></section>",
         f"<footer>Made by telnyx-analytics {esc(tx.__version__)}.</footer>",
@@ -825,6 +827,11 @@ def _table(
         "<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _exact(value: Any) -> Decimal:
+    """A money float64 as the exact amount it stands for (its shortest repr)."""
+    return Decimal(repr(float(value)))
 
 
 def _money(value: Any, currency: str, places: int = 2) -> str:

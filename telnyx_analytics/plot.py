@@ -25,8 +25,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from . import analysis
-from ._money import UNIT, to_micros
-from .analysis import _period_range
+from ._money import UNIT, is_money, to_micros
+from ._periods import period_alias, period_range
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -227,7 +227,7 @@ def _stacked(ax: Axes, table: pd.DataFrame, colors: Sequence[str], freq: str) ->
 
 
 def _offset(freq: str) -> str:
-    alias = analysis._period_alias(freq)
+    alias = period_alias(freq)
     return {"M": "MS", "Q": "QS", "Y": "YS", "W": "W-MON"}.get(alias or freq, freq)
 
 
@@ -310,7 +310,7 @@ def cost_over_time(
             order = [o for o in order if o != other] + [other]
         table = table[order]
         colors = _colors(order, other, products=str(by) == "product")
-    full = _period_range(table.index.min(), table.index.max(), freq)
+    full = period_range(table.index.min(), table.index.max(), freq)
     table = table.reindex(full, fill_value=0.0)
 
     ax = _new_axes(ax)
@@ -440,8 +440,7 @@ def usage_breakdown(
 def _usage_area(df: pd.DataFrame, dimension: Hashable, metric: Hashable, *, ax: Axes | None,
                 top: int, other: str, freq: str, time: Hashable | None, currency: str | None,
                 title: str | None) -> Axes:
-    money = not (metric == "count" and metric not in df.columns) and analysis._is_money(df,
-                                                                                        metric)
+    money = not (metric == "count" and metric not in df.columns) and is_money(df, metric)
     left_out: list[str] = []
     chosen = None
     if money:
@@ -457,7 +456,7 @@ def _usage_area(df: pd.DataFrame, dimension: Hashable, metric: Hashable, *, ax: 
     order = list(dict.fromkeys(table[dimension].astype(str)))  # usage_breakdown's order
     order = [o for o in order if o != other] + ([other] if other in order else [])
     wide = wide[order]
-    wide = wide.reindex(_period_range(wide.index.min(), wide.index.max(), freq), fill_value=0.0)
+    wide = wide.reindex(period_range(wide.index.min(), wide.index.max(), freq), fill_value=0.0)
 
     ax = _new_axes(ax)
     colors = _colors(order, other, products=str(dimension) == "product")

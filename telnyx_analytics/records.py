@@ -17,7 +17,7 @@ Windows use one vocabulary, ``start`` and ``end``: a ``str``, ``datetime.date``,
 ...     client = tx.Client("KEY_DOC", sb.base_url, cache=False)
 ...     df = mdrs("2000-01-01", "2100-01-01", limit=5, client=client)
 >>> len(df), str(df["cost"].dtype)
-(5, 'decimal128(18, 6)[pyarrow]')
+(5, 'float64')
 """
 
 from __future__ import annotations
@@ -30,11 +30,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import _catalog, _engine, _frames, _pagination, sessions
+from . import _catalog, _engine, _frames, _money, _pagination, sessions
 from ._client import Client, get_client
 from ._dates import Moment
-from ._money import to_money
-from .errors import UnexpectedResponseError
 from .reports import cdrs
 from .sessions import SessionTree
 
@@ -291,7 +289,7 @@ def mdr_usage(
     ...     df = mdr_usage("2000-01-01", "today", aggregation="profile",
     ...                    client=tx.Client("KEY_DOC", sb.base_url, cache=False))
     >>> str(df["cost"].dtype)
-    'decimal128(18, 6)[pyarrow]'
+    'float64'
     """
     return _engine.frame("mdr_usage", client, start=start, end=end, aggregation=aggregation,
                          profiles=profiles)
@@ -315,7 +313,7 @@ _COUNT_METRICS = frozenset({
 
 
 def _metric_kind(name: str) -> str:
-    if name == "cost" or name.endswith(("_cost", "_fee")) or name.startswith("cost_"):
+    if _money.is_money_name(name):
         return "money"
     if name in _COUNT_METRICS or name.endswith(("_count", "_bytes", "_sec")):
         return "int"
@@ -477,9 +475,15 @@ def product_usage(
         client, page_size=page_size, limit=limit, schema=spec,
     )
     if len(calls) > 1 and len(df):
-        # Each piece is aggregated on its own: add the pieces up per dimension.
+        # Each piece is aggregated on its own: add the pieces up per dimension (money as
+        # exact integer micro-units, as every total of the package).
+        money = [m for m in mets if _metric_kind(m) == "money"]
+        for m in money:
+            df[m] = _money.to_micros(df[m], m)[0]
         summed = df.groupby(keys, observed=True, dropna=False, sort=False)[mets].sum()
         df = summed.reset_index()[[*keys, *mets]]
+        for m in money:
+            df[m] = _money.money_series(df[m].to_numpy(), df.index)
         for c in spec.columns:
             if c.kind == "category":
                 df[c.name] = df[c.name].astype(_frames.STRING_DTYPE).astype("category")
@@ -666,12 +670,13 @@ def session_analysis(
     ...
     ValueError: event_id must be a UUID like '3fa85f64-...', got 'not-a-uuid'.
     """
-    body, _ = _engine.answer(
-        "session_analysis", client, record_type=record_type, event_id=event_id,
+    call = _catalog.prepare(
+        "session_analysis", record_type=record_type, event_id=event_id,
         include_children=include_children, max_depth=max_depth, expand=expand,
         date_time=date_time,
     )
-    return SessionTree.from_response(body)
+    body, _ = _engine.send(call, get_client(client))
+    return SessionTree.from_response(body, origin=call.path)
 
 
 #: The columns of :func:`session_totals`.
@@ -763,11 +768,8 @@ def session_totals(
     ]  # every id checked before the first request
 
     def total(call: _catalog.Call) -> dict[str, Any]:
-        try:
-            # No tree: one root, no records. The catalog row checked the answer's shape.
-            head = sessions.summary(_engine.send(call, client)[0])
-        except (TypeError, ValueError) as exc:
-            raise UnexpectedResponseError(call.path, str(exc)) from None
+        # No tree: one root, no records; a malformed answer names the request's path.
+        head = sessions.summary(_engine.send(call, client)[0], origin=call.path)
         return {**head, "products": ", ".join(head["products"])}
 
     rows = _pagination.fetch_each(total, requests, concurrency=client.concurrency,
@@ -777,7 +779,7 @@ def session_totals(
     out.insert(0, "event_id", pd.array(ids, dtype="string"))
     out = out.drop_duplicates("session_id", ignore_index=True)
     for name in ("total_cost", "root_cost"):
-        out[name] = to_money(out[name].astype(object))
+        out[name] = _money.to_money(out[name].astype(object))
     out["session_id"] = out["session_id"].astype("string")
     out["currency"] = out["currency"].astype("category")
     out["events"] = out["events"].astype("int64")

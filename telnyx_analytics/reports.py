@@ -37,7 +37,7 @@ directory).
 ...     client = tx.Client("KEY_DOC", sb.base_url, cache=False)
 ...     df = read("wdr", start="2000-01-01", end="today", client=client)
 >>> str(df["cost"].dtype)
-'decimal128(18, 6)[pyarrow]'
+'float64'
 """
 
 from __future__ import annotations
@@ -448,12 +448,8 @@ def _parse(k: _catalog.ReportKind, report_id: str, file: Path) -> pd.DataFrame:
     ``UnexpectedResponseError`` naming the report."""
     where = f"{k.name} report {report_id}"
     try:
-        return _frames.csv_to_frame(file, k.csv_schema)
-    except UnexpectedResponseError as exc:
-        raise UnexpectedResponseError(
-            where, exc.reason, field=exc.field, record=exc.record
-        ) from exc
-    except (ValueError, pa.ArrowException) as exc:
+        return _frames.csv_to_frame(file, k.csv_schema, origin=where)
+    except (ValueError, pa.ArrowException) as exc:  # what the parser did not name itself
         raise UnexpectedResponseError(where, f"the file is not a readable CSV ({exc})") from exc
 
 

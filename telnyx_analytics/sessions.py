@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._money import MONEY
+from ._money import MoneyError, money_series, parse, to_decimal, to_micros
+from .errors import UnexpectedResponseError
 
 __all__ = ["SessionTree", "summary"]
 
@@ -38,24 +39,13 @@ NODE_COLUMNS = (
 )
 
 
-def parse_amount(text: Any, where: str) -> Decimal:
-    """A cost string of the API as an exact ``Decimal``; more than 6 decimals raises.
+#: Where a session tree comes from, for error messages.
+ORIGIN = "/session_analysis"
 
-    >>> parse_amount("0.056800", "cost.total")
-    Decimal('0.056800')
-    """
-    if isinstance(text, bool) or not isinstance(text, str | int | float | Decimal):
-        raise ValueError(f"{where}: expected a decimal string, got {text!r}")
-    try:
-        value = Decimal(text) if isinstance(text, str | Decimal) else Decimal(repr(text))
-    except InvalidOperation:
-        raise ValueError(f"{where}: {text!r} is not a decimal amount") from None
-    if not value.is_finite():
-        raise ValueError(f"{where}: {text!r} is not a finite amount")
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -6 and value != value.quantize(Decimal("1e-6")):
-        raise ValueError(f"{where}: {text!r} has more than 6 decimals; refusing to round money")
-    return value.quantize(Decimal("1e-6"))
+
+def _bad(reason: str, *, field: str | None = None, record: Any = None,
+         origin: str = ORIGIN) -> UnexpectedResponseError:
+    return UnexpectedResponseError(origin, reason, field=field, record=record)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +66,7 @@ class SessionTree:
     nodes : DataFrame
         One row per event, parents before children (depth-first): ``id``, ``parent_id``,
         ``depth`` (root 0), ``product``, ``event_name``, ``event_cost`` and
-        ``cumulative_cost`` (``decimal128(18, 6)``), ``currency``, ``n_children``,
+        ``cumulative_cost`` (money, ``float64``), ``currency``, ``n_children``,
         ``relationship`` (its type, NA at the root), then the fields of each event's
         ``record`` (prefixed ``record.`` when a name clashes with the columns above).
     raw : dict
@@ -105,7 +95,7 @@ class SessionTree:
     raw: dict[str, Any] = field(repr=False)
 
     @classmethod
-    def from_response(cls, payload: dict[str, Any]) -> SessionTree:
+    def from_response(cls, payload: dict[str, Any], *, origin: str = ORIGIN) -> SessionTree:
         """Build a tree from a ``SessionAnalysisResponse`` (the parsed JSON body).
 
         Parameters
@@ -113,6 +103,8 @@ class SessionTree:
         payload : dict
             ``{"session_id", "cost": {"total", "currency"}, "meta": {"event_count",
             "products"}, "root": EventNode}``.
+        origin : str, optional
+            Where the payload came from (the request's path), for error messages.
 
         Returns
         -------
@@ -120,9 +112,10 @@ class SessionTree:
 
         Raises
         ------
-        ValueError
-            When a required field is missing or a cost is not an exact 6-decimal amount;
-            the message names the node.
+        UnexpectedResponseError
+            When a required field is missing or of the wrong type, or a cost is not an
+            amount with at most six decimals (the money policy: docs/concepts/money-and-time.md);
+            the error names the field and the node.
 
         Examples
         --------
@@ -133,17 +126,20 @@ class SessionTree:
         ...                       "currency": "USD"}}}).session_id
         's'
         """
-        head = summary(payload)
-        rows = list(_walk(payload["root"]))
-        meta = payload.get("meta") or {}
+        head = _head(payload, origin)
+        rows = list(_walk(payload["root"], origin))
+        event_count = len(rows) if head["events"] is None else head["events"]
+        if event_count < len(rows):
+            raise _bad(f"{event_count} is not a count of events (the tree holds {len(rows)})",
+                       field="meta.event_count", origin=origin)
         return cls(
             session_id=head["session_id"],
             total_cost=head["total_cost"],
             currency=head["currency"],
-            products=head["products"] if meta.get("products") else list(
+            products=head["products"] if head["products"] else list(
                 dict.fromkeys(r["product"] for r in rows)),
-            event_count=int(meta.get("event_count", len(rows))),
-            nodes=_nodes_frame(rows),
+            event_count=event_count,
+            nodes=_nodes_frame(rows, origin),
             raw=payload,
         )
 
@@ -184,9 +180,9 @@ class SessionTree:
         if not self.truncated:
             return Decimal("0.000000")
         unexpanded = self._unexpanded()
-        own = self.nodes["event_cost"][unexpanded]
-        cum = self.nodes["cumulative_cost"][unexpanded]
-        return sum((c - o for c, o in zip(cum, own, strict=True)), Decimal("0.000000"))
+        own, _ = to_micros(self.nodes["event_cost"][unexpanded], "event_cost")
+        cum, _ = to_micros(self.nodes["cumulative_cost"][unexpanded], "cumulative_cost")
+        return to_decimal(sum(int(c) - int(o) for c, o in zip(cum, own, strict=True)))
 
     def _unexpanded(self) -> np.ndarray:
         """Mask of the leaves whose children the API did not return."""
@@ -223,15 +219,20 @@ class SessionTree:
         ['s']
         """
         nodes = self.nodes
-        own = nodes["event_cost"].tolist()
-        cum = nodes["cumulative_cost"].tolist()
+        # Exact integer micro-units, None where missing.
+        own = _exact(nodes["event_cost"], "event_cost")
+        cum = _exact(nodes["cumulative_cost"], "cumulative_cost")
+        total = int(self.total_cost.scaleb(6))
         unexpanded = self._unexpanded()
         found: list[dict[str, Any]] = []
 
-        def report(pos: int, expected: Decimal | None, problem: str) -> None:
+        def report(pos: int, expected: int | None, problem: str) -> None:
             found.append({"id": nodes["id"].iloc[pos], "event_name": nodes["event_name"].iloc[pos],
                           "depth": int(nodes["depth"].iloc[pos]), "cumulative_cost": cum[pos],
                           "expected": expected, "problem": problem})
+
+        def text(micros: int | None) -> str:
+            return str(to_decimal(micros or 0))
 
         children = self._children()
         for pos in range(len(nodes)):
@@ -243,22 +244,24 @@ class SessionTree:
             if cum[pos] is None or own[pos] is None:
                 report(pos, None, "missing cost")
                 continue
-            expected = own[pos] + sum((cum[c] or Decimal(0) for c in children.get(pos, [])),
-                                      Decimal(0))
+            mine, whole = own[pos] or 0, cum[pos] or 0
+            expected = mine + sum(cum[c] or 0 for c in children.get(pos, []))
             if unexpanded[pos]:
-                if cum[pos] < expected:
-                    report(pos, expected, f"cumulative {cum[pos]} is less than its own cost "
-                                          f"{own[pos]}")
-            elif cum[pos] != expected:
-                report(pos, expected, f"cumulative {cum[pos]} != own {own[pos]} + children "
-                                      f"{expected - own[pos]} = {expected}")
-        if len(nodes) and cum[0] is not None and cum[0] != self.total_cost:
-            report(0, self.total_cost, f"root cumulative {cum[0]} != session total "
-                                       f"{self.total_cost}")
+                if whole < expected:
+                    report(pos, expected, f"cumulative {text(whole)} is less than its own cost "
+                                          f"{text(mine)}")
+            elif whole != expected:
+                report(pos, expected, f"cumulative {text(whole)} != own {text(mine)} + "
+                                      f"children {text(expected - mine)} = {text(expected)}")
+        if len(nodes) and cum[0] is not None and cum[0] != total:
+            report(0, total, f"root cumulative {text(cum[0])} != session total "
+                             f"{self.total_cost}")
         columns = ["id", "event_name", "depth", "cumulative_cost", "expected", "problem"]
         out = pd.DataFrame(found, columns=columns)
         for name in ("cumulative_cost", "expected"):
-            out[name] = pd.array(out[name].tolist(), dtype=MONEY)
+            values = out[name].tolist()
+            out[name] = money_series(np.array([v or 0 for v in values], np.int64), out.index,
+                                     np.array([v is not None for v in values], bool))
         return out
 
     def __repr__(self) -> str:
@@ -267,79 +270,144 @@ class SessionTree:
                 f"products={self.products})")
 
 
-def summary(payload: dict[str, Any]) -> dict[str, Any]:
+def summary(payload: dict[str, Any], *, origin: str = ORIGIN) -> dict[str, Any]:
     """A session's totals from a ``SessionAnalysisResponse``, without walking its tree.
 
     What many sessions need (``session_totals``), checked as :meth:`SessionTree.from_response`
     checks it: ``session_id``, ``total_cost`` (exact ``Decimal``), ``currency``,
     ``root_cost`` (the root event's own cost), ``events`` (``meta.event_count``; 1 when
-    absent) and ``products``.
+    absent) and ``products``. A malformed answer raises ``UnexpectedResponseError``
+    naming ``origin`` and the field.
 
     >>> summary({"session_id": "s", "cost": {"total": "0.0568", "currency": "USD"},
     ...          "root": {"cost": {"event_cost": "0.0018"}}})["total_cost"]
     Decimal('0.056800')
     """
+    head = _head(payload, origin)
+    root = payload["root"]
+    if not isinstance(root, dict) or not isinstance(root.get("cost") or {}, dict):
+        raise _bad(f"expected an event object with a cost, got {root!r:.80}", field="root",
+                   origin=origin)
+    root_cost = (root.get("cost") or {}).get("event_cost")
+    micros, valid = _amounts([root_cost], "root.cost.event_cost", [root.get("id")], origin)
+    return {**head, "root_cost": to_decimal(int(micros[0])) if valid[0] else None,
+            "events": 1 if head["events"] is None else head["events"]}
+
+
+def _head(payload: Any, origin: str) -> dict[str, Any]:
+    """The checked top of a ``SessionAnalysisResponse``: id, total, currency, meta."""
     if not isinstance(payload, dict):
-        raise TypeError(f"payload: expected the decoded JSON object, got {type(payload)}")
+        raise _bad(f"expected a SessionAnalysisResponse object, got {type(payload).__name__}",
+                   origin=origin)
     for key in ("session_id", "cost", "root"):
         if key not in payload:
-            raise ValueError(f"payload: no {key!r}; not a SessionAnalysisResponse")
-    cost = payload["cost"] or {}
+            raise _bad(f"no {key!r}; not a SessionAnalysisResponse", field=key, origin=origin)
+    session_id = payload["session_id"]
+    if not isinstance(session_id, str | int) or isinstance(session_id, bool):
+        raise _bad(f"{session_id!r:.80} is not an id", field="session_id", origin=origin)
+    cost = payload["cost"]
+    if not isinstance(cost, dict):
+        raise _bad(f"expected an object, got {cost!r:.80}", field="cost", origin=origin)
+    total, _ = _amounts([cost.get("total")], "cost.total", [session_id], origin, required=True)
+    currency = cost.get("currency")
+    if not isinstance(currency, str | None):
+        raise _bad(f"{currency!r:.80} is not a currency", field="cost.currency", origin=origin)
     meta = payload.get("meta") or {}
-    root = payload["root"] if isinstance(payload["root"], dict) else {}
-    root_cost = (root.get("cost") or {}).get("event_cost")
-    return {
-        "session_id": str(payload["session_id"]),
-        "total_cost": parse_amount(cost.get("total"), "cost.total"),
-        "currency": str(cost.get("currency") or ""),
-        "root_cost": None if root_cost is None else parse_amount(root_cost,
-                                                                 "root.cost.event_cost"),
-        "events": int(meta.get("event_count", 1)),
-        "products": [str(p) for p in meta.get("products") or []],
-    }
+    if not isinstance(meta, dict):
+        raise _bad(f"expected an object, got {meta!r:.80}", field="meta", origin=origin)
+    events = meta.get("event_count")
+    if events is not None and (not isinstance(events, int) or isinstance(events, bool)
+                               or not 0 < events < 2**63):
+        raise _bad(f"{events!r:.80} is not a count of events", field="meta.event_count",
+                   origin=origin)
+    products = meta.get("products") or []
+    if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
+        raise _bad(f"expected a list of product names, got {products!r:.80}",
+                   field="meta.products", origin=origin)
+    return {"session_id": str(session_id), "total_cost": to_decimal(int(total[0])),
+            "currency": currency or "", "events": events, "products": list(products)}
 
 
-def _walk(root: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _exact(values: pd.Series, name: str) -> list[int | None]:
+    micros, valid = to_micros(values, name)
+    return [int(m) if ok else None for m, ok in zip(micros, valid, strict=True)]
+
+
+def _amounts(values: list[Any], field: str, ids: list[Any], origin: str,
+             required: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts of one field of every node, by the money policy, or an error naming the node."""
+    try:
+        micros, valid = parse(values, field)
+    except MoneyError as exc:
+        record = ids[exc.position] if exc.position is not None else None
+        raise _bad(exc.reason, field=field, record=record, origin=origin) from None
+    if required and not valid.all():
+        pos = int(np.flatnonzero(~valid)[0])
+        raise _bad("no amount (null)", field=field, record=ids[pos], origin=origin)
+    return micros, valid
+
+
+def _walk(root: Any, origin: str = ORIGIN) -> Iterator[dict[str, Any]]:
     """Flatten the tree depth-first (iteratively: a deep tree must not hit the stack limit)."""
-    stack: list[tuple[dict[str, Any], str | None, int]] = [(root, None, 0)]
+    stack: list[tuple[Any, str | None, int]] = [(root, None, 0)]
     while stack:
         node, parent, depth = stack.pop()
         if not isinstance(node, dict):
-            raise ValueError(f"event under {parent!r}: expected an object, got {node!r}")
+            raise _bad(f"an event is not an object: {node!r:.80}",
+                       field="root" if parent is None else "children", record=parent,
+                       origin=origin)
         node_id = node.get("id")
-        where = f"event {node_id!r}"
         for key in ("id", "product", "event_name", "cost"):
             if node.get(key) is None:
-                raise ValueError(f"{where}: no {key!r}")
+                raise _bad(f"no {key!r}", field=key, record=node_id, origin=origin)
+        if not isinstance(node_id, str | int) or isinstance(node_id, bool):
+            raise _bad(f"{node_id!r:.80} is not an id", field="id", record=parent, origin=origin)
+        for key in ("product", "event_name"):
+            if not isinstance(node[key], str):
+                raise _bad(f"{node[key]!r:.80} is not a name", field=key, record=node_id,
+                           origin=origin)
         cost = node["cost"]
         children = node.get("children") or []
+        record = node.get("record") or {}
+        for key, value, kind in (("cost", cost, dict), ("children", children, list),
+                                 ("record", record, dict)):
+            if not isinstance(value, kind):
+                raise _bad(f"expected {'an object' if kind is dict else 'a list'}, got "
+                           f"{value!r:.80}", field=key, record=node_id, origin=origin)
+        currency = cost.get("currency")
+        if not isinstance(currency, str | None):
+            raise _bad(f"{currency!r:.80} is not a currency", field="cost.currency",
+                       record=node_id, origin=origin)
         relationship = node.get("relationship") or {}
         yield {
             "id": str(node_id),
             "parent_id": parent,
             "depth": depth,
-            "product": str(node["product"]),
-            "event_name": str(node["event_name"]),
-            "event_cost": parse_amount(cost.get("event_cost"), f"{where} cost.event_cost"),
-            "cumulative_cost": parse_amount(cost.get("cumulative_cost"),
-                                            f"{where} cost.cumulative_cost"),
-            "currency": cost.get("currency"),
+            "product": node["product"],
+            "event_name": node["event_name"],
+            "event_cost": cost.get("event_cost"),
+            "cumulative_cost": cost.get("cumulative_cost"),
+            "currency": currency,
             "n_children": len(children),
             "relationship": relationship.get("type") if isinstance(relationship, dict) else None,
-            "record": node.get("record") or {},
+            "record": record,
         }
         # Reversed so that the first child is visited first.
         stack.extend((child, str(node_id), depth + 1) for child in reversed(children))
 
 
-def _nodes_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def _nodes_frame(rows: list[dict[str, Any]], origin: str = ORIGIN) -> pd.DataFrame:
     base = pd.DataFrame({name: [r[name] for r in rows] for name in NODE_COLUMNS})
     for name in ("id", "parent_id", "product", "event_name", "relationship"):
         base[name] = base[name].astype("string")
     base["depth"] = base["depth"].astype(np.int64)
     base["n_children"] = base["n_children"].astype(np.int64)
-    base["event_cost"] = pd.array(base["event_cost"].tolist(), dtype=MONEY)
-    base["cumulative_cost"] = pd.array(base["cumulative_cost"].tolist(), dtype=MONEY)
+    ids = [r["id"] for r in rows]
+    for name in ("event_cost", "cumulative_cost"):
+        # From the rows as received: a frame column would have made None a NaN already.
+        micros, valid = _amounts([r[name] for r in rows], f"cost.{name}", ids, origin,
+                                 required=True)
+        base[name] = money_series(micros, base.index, valid)
     base["currency"] = base["currency"].astype("category")
     records = _records_frame([r["record"] for r in rows], base.index)
     records = records.rename(columns={c: f"record.{c}" for c in records.columns
@@ -362,9 +430,11 @@ def _records_frame(records: list[dict[str, Any]], index: pd.Index) -> pd.DataFra
         present = [v for v in values if v is not None]
         if present and all(isinstance(v, bool) for v in present):
             dtype: Any = "boolean"
-        elif present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        elif present and all(isinstance(v, int) and not isinstance(v, bool)
+                             and -(2**63) <= v < 2**63 for v in present):
             dtype = "Int64"
         elif present and all(isinstance(v, int | float) and not isinstance(v, bool)
+                             and not (isinstance(v, int) and abs(v) >= 2**53)
                              for v in present):
             dtype = "float64"
         elif present and all(isinstance(v, str) for v in present):

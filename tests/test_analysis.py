@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from telnyx_analytics._money import MoneyPrecisionWarning
 from telnyx_analytics.analysis import (
     MONEY,
     cost_by,
@@ -30,7 +31,7 @@ from telnyx_analytics.analysis import (
     usage_breakdown,
 )
 
-MONEY_DTYPE = pd.ArrowDtype(pa.decimal128(18, 6))
+MONEY_DTYPE = np.dtype("float64")
 START = pd.Timestamp("2024-04-01", tz="UTC")  # a Monday
 # country: (currency, price of one SMS part)
 COUNTRIES = {
@@ -46,8 +47,15 @@ COUNTRY_WEIGHTS = [0.55, 0.08, 0.1, 0.09, 0.07, 0.06, 0.05]
 
 
 def money(values):
-    """Decimals as the documented money dtype, converted by pyarrow (not by the code under test)."""
-    return pd.array(list(values), dtype=MONEY_DTYPE)
+    """Decimals as the documented money dtype: each the float nearest to it, as Python's
+    ``float(Decimal)`` rounds (not the code under test)."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=MONEY_DTYPE)
+
+
+def as_decimal(value) -> Decimal:
+    """A float64 amount (the nearest double to an amount with at most 6 decimals) as the
+    exact decimal it stands for: its shortest repr, as Python's float repr gives it."""
+    return Decimal(repr(float(value)))
 
 
 def make_mdrs(days: int = 28, per_day: int = 90, seed: int = 7) -> pd.DataFrame:
@@ -157,7 +165,7 @@ def decimal_sums(df: pd.DataFrame, keys, cost: str = "cost") -> dict[tuple, Deci
 
 
 def result_sums(result: pd.DataFrame, keys, cost: str = "cost") -> dict[tuple, Decimal]:
-    return {tuple(str(v) for v in key): value for *key, value in
+    return {tuple(str(v) for v in key): as_decimal(value) for *key, value in
             zip(*(result[k] for k in keys), result[cost], strict=True)}
 
 
@@ -191,8 +199,8 @@ def test_cost_by_never_adds_currencies(mdrs):
     assert "currency" in out.columns
     assert len(out) == len(mdrs.groupby(["direction", "currency"], observed=True))
     # One total per currency, each equal to its own exact sum.
-    per_currency = {c: sum(g["cost"], Decimal(0)) for c, g in out.groupby("currency",
-                                                                           observed=True)}
+    per_currency = {c: sum(map(as_decimal, g["cost"]), Decimal(0))
+                    for c, g in out.groupby("currency", observed=True)}
     assert per_currency == {c: v for (c,), v in decimal_sums(mdrs, ["currency"]).items()}
     assert set(per_currency) == {"USD", "CAD", "GBP", "EUR", "AUD"}
 
@@ -263,20 +271,23 @@ def test_ten_million_rows_sum_exactly():
         counts = np.bincount(picks[currency_codes == code], minlength=len(amounts))
         exact = sum((int(c) * a for c, a in zip(counts, amounts, strict=True)), Decimal(0))
         row = out[out["currency"] == name].iloc[0]
-        assert row["cost"] == exact
+        assert as_decimal(row["cost"]) == exact
         assert row["count"] == counts.sum()
         # The same sum in float64 drifts; the point of the exercise.
         floats = np.array([float(a) for a in amounts])[picks[currency_codes == code]]
         assert Decimal(repr(float(floats.sum()))) != exact
 
 
-def test_totals_past_int64_are_still_exact():
-    biggest = Decimal("999999999999.999999")  # the largest decimal128(18, 6)
-    values = [biggest] * 12 + [Decimal("-0.000001"), Decimal("0.5")]
-    frame = pd.DataFrame({"cost": money(values), "currency": "USD"})
-    out = cost_by(frame)
-    assert out.loc[0, "cost"] == sum(values, Decimal(0))
-    assert out.loc[0, "cost"] > Decimal(2**63) / 10**6  # really past int64 micro-units
+def test_totals_past_int64_are_summed_exactly_and_said_to_be_rounded():
+    biggest = Decimal("4294967295.999999")  # the largest amount money holds exactly
+    values = [biggest] * 2200 + [Decimal("-0.000001"), Decimal("0.5")]
+    frame = pd.DataFrame({"cost": [str(v) for v in values], "currency": "USD"})
+    with pytest.warns(MoneyPrecisionWarning, match="micro-unit"):
+        out = cost_by(frame)
+    exact = sum(values, Decimal(0))
+    assert exact > Decimal(2**63) / 10**6  # really past int64 micro-units
+    # The exact total, as the float64 nearest to it (Python rounds Decimal to float so).
+    assert out.loc[0, "cost"] == float(exact)
 
 
 def test_missing_costs_are_skipped_but_counted():
@@ -324,7 +335,7 @@ def test_cost_by_converts_only_with_given_rates(mdrs):
         expected = Decimal(0)
         for (cur,), total in decimal_sums(group, ["currency"]).items():
             expected += (total * table[cur]).quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
-        assert out.loc[out["direction"] == direction, "cost"].item() == expected
+        assert as_decimal(out.loc[out["direction"] == direction, "cost"].item()) == expected
     assert out["count"].sum() == len(mdrs)
     with pytest.raises(ValueError, match="AUD"):
         cost_by(mdrs, rates={"CAD": 1, "GBP": 1, "EUR": 1}, to="USD")
@@ -426,17 +437,19 @@ def test_usage_breakdown_top_n_plus_other_keeps_totals_whole(mdrs):
 def test_usage_breakdown_money_is_exact_and_per_currency(mdrs):
     out = usage_breakdown(mdrs, "country_code", "cost", top=1, other="Rest")
     assert result_sums(out.groupby("currency", observed=True)["cost"].agg(
-        lambda s: sum(s, Decimal(0))).reset_index(), ["currency"]) == \
+        lambda s: sum(map(as_decimal, s), Decimal(0))).reset_index(), ["currency"]) == \
         decimal_sums(mdrs, ["currency"])
     # Only the EUR countries compete (DE and FR): the larger is kept, the other is "Rest".
     eur = out[out["currency"] == "EUR"]
     exact = decimal_sums(mdrs[mdrs["currency"] == "EUR"], ["country_code"])
     winner = max(exact, key=exact.get)[0]
     assert eur["country_code"].tolist() == [winner, "Rest"]
-    assert eur["cost"].tolist() == [exact[(winner,)], sum(exact.values()) - exact[(winner,)]]
+    assert list(map(as_decimal, eur["cost"])) == [exact[(winner,)],
+                                                  sum(exact.values()) - exact[(winner,)]]
     # No row adds two currencies: USD rows only hold US and MX money.
     usd = out[out["currency"] == "USD"]
-    assert sum(usd["cost"], Decimal(0)) == decimal_sums(mdrs, ["currency"])[("USD",)]
+    usd_total = sum(map(as_decimal, usd["cost"]), Decimal(0))
+    assert usd_total == decimal_sums(mdrs, ["currency"])[("USD",)]
 
 
 def test_usage_breakdown_count_and_no_other_when_few_values(mdrs):
@@ -480,7 +493,8 @@ def test_spend_summary_across_products(mdrs, freq):
         cost = "total_cost" if product == "number lookups" else "cost"
         part = out[out["product"] == product]
         assert result_sums(part, ["currency"]) != {}  # every product is there
-        totals = part.groupby("currency", observed=True)["cost"].agg(lambda s: sum(s, Decimal(0)))
+        totals = part.groupby("currency", observed=True)["cost"].agg(
+            lambda s: sum(map(as_decimal, s), Decimal(0)))
         assert {(c,): v for c, v in totals.items()} == decimal_sums(frame, ["currency"], cost)
     assert out["period"].is_monotonic_increasing
 
@@ -532,7 +546,7 @@ def test_reconcile_finds_an_injected_mismatch(mdrs):
     nudged = bad[(bad["period"].dt.strftime("%Y-%m-%d") == usage.loc[7, "date"])
                  & (bad["direction"] == usage.loc[7, "direction"])
                  & (bad["currency"] == usage.loc[7, "currency"])]
-    assert nudged["difference"].item() == Decimal("-0.000001")
+    assert as_decimal(nudged["difference"].item()) == Decimal("-0.000001")
     only_usage = bad[bad["period"].dt.strftime("%Y-%m-%d") == "2024-06-30"]
     assert only_usage["detail_cost"].item() == 0
     assert only_usage["difference"].item() == Decimal("-1.5")
@@ -615,7 +629,7 @@ def test_spend_anomalies_finds_the_spike_and_the_outage_not_the_weekends():
                         if pd.Timestamp(d).day_of_week == row.period.day_of_week
                         and d != row.period.strftime("%Y-%m-%d")]
         assert row.baseline == pytest.approx(statistics.median(same_weekday))
-        assert row.cost == daily[(row.period.strftime("%Y-%m-%d"),)]
+        assert as_decimal(row.cost) == daily[(row.period.strftime("%Y-%m-%d"),)]
         assert row.deviation == pytest.approx(float(row.cost) - row.baseline)
     assert out["score"].iloc[0] > 3.5 and out["score"].iloc[1] < -3.5
 
@@ -801,7 +815,7 @@ def test_explain_anomaly_selects_the_series_of_the_row():
 def test_to_money_is_exact():
     values = to_money(pd.Series(["0.0040", " 1.25 ", "", None, "-3"]))
     assert values.dtype == MONEY
-    assert values.tolist()[:2] == [Decimal("0.004"), Decimal("1.25")]
+    assert values.tolist()[:2] == [0.004, 1.25]
     assert values.isna().tolist() == [False, False, True, True, False]
     assert values.iloc[4] == Decimal(-3)
 
@@ -828,7 +842,7 @@ def test_sandbox_records_reconcile_with_its_usage_report(sandbox_client):
     keys = ["direction", "message_type"]
     out = reconcile(records, usage, by=keys, freq=None, usage_time="start_date")
     assert out["match"].all()
-    assert sum(out["detail_cost"], Decimal(0)) == sum(
+    assert sum(map(as_decimal, out["detail_cost"]), Decimal(0)) == sum(
         decimal_sums(records, ["currency"]).values()) > 0
 
     paid = np.flatnonzero((records["cost"] > 0).to_numpy())  # inbound SMS can be free

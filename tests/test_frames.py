@@ -13,13 +13,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+import telnyx_analytics as tx
 from telnyx_analytics import _frames
 from telnyx_analytics._frames import SCHEMAS, csv_to_frame, empty_frame, records_to_frame
+from telnyx_analytics._money import UNIT, to_micros
 
 EXPECTED_DTYPE = {
     "time": "datetime64[ns, UTC]",
     "day": "datetime64[ns, UTC]",
-    "money": "decimal128(18, 6)[pyarrow]",
+    "money": "float64",
     "category": "category",
     "string": str(_frames.STRING_DTYPE),
     "int": "Int64",
@@ -73,27 +75,33 @@ def test_mdr_records_are_typed() -> None:
     assert set(df["direction"].cat.categories) == {"inbound", "outbound"}
     assert df["parts"].sum() == sum(1 + i % 3 for i in range(50))
     assert df["id"].iloc[0] == "9b000000-07fd-45ac-b9ca-b87208c24650"
-    assert isinstance(df["cost"].iloc[0], decimal.Decimal)
+    assert isinstance(df["cost"].iloc[0], float) and df["cost"].iloc[0] == 0.004
 
 
-def test_money_sums_are_exact_where_floats_are_not() -> None:
+def test_money_totals_are_exact_where_float_sums_are_not() -> None:
     n = 10_000
     df = records_to_frame([{"id": str(i), "cost": "0.1000", "currency": "USD"} for i in range(n)],
                           "mdr")
-    assert df["cost"].sum() == decimal.Decimal("1000")
-    assert sum(0.1 for _ in range(n)) != 1000  # what a float column would have said
+    assert (df["cost"] == 0.1).all()
+    assert tx.cost_by(df)["cost"].item() == 1000.0
+    assert to_micros(df["cost"])[0].sum() == 1000 * UNIT
+    assert sum(0.1 for _ in range(n)) != 1000  # what a float sum would have said
 
 
 def test_money_from_json_numbers_keeps_the_published_digits() -> None:
     arr = _frames.to_arrow([0.1, 0.012, 1e-06, 123456.654321, None, 7], "money")
-    assert arr.to_pylist() == [decimal.Decimal(s) for s in
-                               ("0.100000", "0.012000", "0.000001", "123456.654321")] + [
-        None, decimal.Decimal("7.000000")]
+    assert arr.to_pylist() == [0.1, 0.012, 1e-06, 123456.654321, None, 7.0]
+    assert arr.to_pylist()[:4] == [float(decimal.Decimal(s)) for s in
+                                   ("0.100000", "0.012000", "0.000001", "123456.654321")]
 
 
-def test_money_with_more_digits_is_rounded_half_to_even() -> None:
-    arr = _frames.to_arrow(["0.1234565", "0.1234575", "2"], "money")
-    assert [str(v) for v in arr.to_pylist()] == ["0.123456", "0.123458", "2.000000"]
+def test_money_with_more_digits_is_refused_not_rounded() -> None:
+    """The one rule (docs/concepts/money-and-time.md): more than six decimals is an error."""
+    with pytest.raises(tx.UnexpectedResponseError, match="never rounded") as e:
+        records_to_frame([_mdr(0), _mdr(1, cost="0.1234565")], "mdr")
+    assert e.value.field == "cost" and e.value.record == _mdr(1)["id"]
+    with pytest.raises(ValueError):
+        _frames.to_arrow([0.1234565], "money")
 
 
 def test_times_with_offsets_or_without_are_utc() -> None:
@@ -118,18 +126,30 @@ def test_nested_objects_are_flattened_under_documented_names() -> None:
     row = df.iloc[0]
     assert row["uplink_data"] == 1.25 and row["uplink_data_unit"] == "MB"
     assert row["downlink_data_unit"] == "KB"
-    assert row["rate"] == decimal.Decimal("0.01") and row["rate_currency"] == "GBP"
-    assert row["cost"] == decimal.Decimal("0.0325") and row["currency"] == "GBP"
+    assert row["rate"] == 0.01 and row["rate_currency"] == "GBP"
+    assert row["cost"] == 0.0325 and row["currency"] == "GBP"
     assert "cost.amount" not in df.columns
 
 
 def test_keys_added_to_known_objects_are_kept() -> None:
     record = {"id": "w1", "cost": {"amount": "0.5", "currency": "USD", "tax": "0.05"}}
-    for records in ([record], [record, {"id": "w2", "cost": "free"}]):  # fast and slow roads
+    # The fast road (one struct) and the slow one (a field that is text in one record).
+    for records in ([record], [record, {"id": "w2", "cost": None, "tax": 1}, {"tax": "x"}]):
         df = records_to_frame(records, "wdr")
         assert df.loc[0, "cost.tax"] == "0.05"
-        assert df.loc[0, "cost"] == decimal.Decimal("0.5") and "cost.amount" not in df.columns
+        assert df.loc[0, "cost"] == 0.5 and "cost.amount" not in df.columns
         assert str(df["cost"].dtype) == EXPECTED_DTYPE["money"]
+
+
+@pytest.mark.parametrize("records", [
+    [{"id": "w1", "cost": {"amount": "0.5", "currency": "USD"}}, {"id": "w2", "cost": "free"}],
+    [{"id": "w1", "cost": "0.5"}, {"id": "w2", "cost": "0.25"}],
+])
+def test_a_value_where_an_object_is_documented_is_an_error(records) -> None:
+    """``cost`` as text where the schema reads ``cost.amount``: never silently NA."""
+    with pytest.raises(tx.UnexpectedResponseError, match="object") as caught:
+        records_to_frame(records, "wdr")
+    assert caught.value.field == "cost"
 
 
 def test_fields_added_later_are_kept_as_strings() -> None:
@@ -212,7 +232,7 @@ def test_csv_reads_paths_quotes_empty_fields_and_unknown_columns(tmp_path) -> No
     assert df.loc[0, "billing_group_name"] == "Ops, EU"
     assert pd.isna(df.loc[1, "billing_group_name"]) and pd.isna(df.loc[1, "region"])
     assert df["region"].dtype == _frames.STRING_DTYPE and df.loc[0, "region"] == "west"
-    assert df["cost"].sum() == decimal.Decimal("12.3401")
+    assert to_micros(df["cost"])[0].sum() == 12_340_100
 
 
 def test_csv_keeps_only_the_columns_a_report_has() -> None:
@@ -226,12 +246,12 @@ def test_csv_keeps_only_the_columns_a_report_has() -> None:
 
 def test_csv_falls_back_for_values_the_fast_parser_refuses() -> None:
     data = (b'"date","user_id","type","total_dips","total_cost","currency"\n'
-            b'"2024-05-01","u1","CNAM","3","0.0030005","USD"\n'
+            b'"2024-05-01","u1","CNAM","3","0.0030","USD"\n'
             b'"2024-05-02T00:00:00","u1","LRN","4","1","USD"\n')
     df = csv_to_frame(data, "number_lookup_usage")
     assert df["date"].tolist() == [pd.Timestamp("2024-05-01", tz="UTC"),
                                    pd.Timestamp("2024-05-02", tz="UTC")]
-    assert df["total_cost"].tolist() == [decimal.Decimal("0.003000"), decimal.Decimal("1")]
+    assert df["total_cost"].tolist() == [0.003, 1.0]
     assert df["total_dips"].dtype == "Int64"
 
 
@@ -251,10 +271,9 @@ def test_large_csv_keeps_every_row_and_value() -> None:
                for i, m in enumerate(micros)]
     df = csv_to_frame(_csv_bytes(records, ["id", "created_at", "cost", "currency", "parts"]), "mdr")
     assert len(df) == n and df["id"].is_unique
-    exact = decimal.Decimal(int(micros.sum())) / 10**6
-    assert df["cost"].sum() == exact
-    by_currency = df.groupby("currency", observed=True)["cost"].sum()
-    assert by_currency.sum() == exact
+    assert to_micros(df["cost"])[0].tolist() == micros.tolist()
+    by_currency = tx.cost_by(df)
+    assert to_micros(by_currency["cost"])[0].sum() == micros.sum()
     assert df["parts"].sum() == sum(i % 5 for i in range(n))
 
 
@@ -278,5 +297,7 @@ def test_categories_hold_strings_and_group_exactly() -> None:
     for r in records:
         cur = r["currency"]
         expected[cur] = expected.get(cur, decimal.Decimal(0)) + decimal.Decimal(r["cost"])
-    got = df.groupby("currency", observed=True)["cost"].sum().to_dict()
+    totals = tx.cost_by(df)
+    got = {str(c): decimal.Decimal(int(m)).scaleb(-6)
+           for c, m in zip(totals["currency"], to_micros(totals["cost"])[0], strict=True)}
     assert got == expected
