@@ -590,7 +590,7 @@ def decode_json(response: requests.Response) -> tuple[bool, Any]:
     else:
         try:
             memo = (True, json.loads(content))
-        except ValueError:
+        except (ValueError, RecursionError):  # cut short, or nested past the decoder's depth
             memo = (False, None)
     # A slotted response type cannot keep the memo: it is parsed again next time.
     with contextlib.suppress(AttributeError):
