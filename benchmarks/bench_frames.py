@@ -66,7 +66,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import telnyx_analytics as tx  # noqa: E402
-from telnyx_analytics import _frames, reports  # noqa: E402
+from telnyx_analytics import _frames, _money, reports  # noqa: E402
 from telnyx_analytics._pagination import BATCH  # noqa: E402
 from telnyx_analytics.sandbox import serve  # noqa: E402
 
@@ -223,7 +223,7 @@ def cdr_case(rows: int, repeat: int, scratch: Path) -> dict[str, Any]:
         "memory": memory, "memory_pandas": memory_pandas,
         "typed": {
             "timestamps": int((dtypes == "datetime64[ns, UTC]").sum()),
-            "money": int((dtypes == "decimal128(18, 6)[pyarrow]").sum()),
+            "money": int(sum(_money.is_money(frame, c) for c in frame.columns)),
             "categories": int((dtypes == "category").sum()),
         },
     }
@@ -397,9 +397,9 @@ def report(cdr: dict[str, Any], mdr: dict[str, Any], listing: dict[str, Any],
         f"- First download of the report, while the sandbox builds the file: "
         f"{cdr['first_download']:.1f} s.",
         "- How: `pyarrow.csv` parses with an explicit Arrow type per column (timestamps with "
-        "their offset, `decimal128(18, 6)` money, dictionary-encoded enums) in parallel "
-        "blocks; strings and decimals reach pandas without a copy and the Arrow buffers are "
-        "released column by column (`self_destruct`).",
+        "their offset, money as exact decimals checked by the money policy then float64, "
+        "dictionary-encoded enums) in parallel blocks; strings reach pandas without a copy "
+        "and the Arrow buffers are released column by column (`self_destruct`).",
         "",
         f"### B. {mdr['records']:,} MDRs ({mdr['pages']} pages of {PAGE}) to a typed frame",
         "",

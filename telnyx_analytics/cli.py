@@ -406,7 +406,7 @@ def _kinds_help() -> str:
         "a comma makes a list (--filter directions=inbound,outbound), true/false a flag.",
         "The key is read from TELNYX_API_KEY (or the variable --api-key-env names), the base",
         "URL from --base-url, else TELNYX_BASE_URL, else the Telnyx API. Parquet keeps the",
-        "dtypes: money stays an exact decimal128(18, 6) next to its currency.",
+        "dtypes: money stays float64, exact to the micro-unit, next to its currency.",
     ]
     return "\n".join(lines)
 
@@ -531,7 +531,7 @@ def _write_frame(df: pd.DataFrame, out: Path) -> None:
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         if out.suffix.lower() == ".parquet":
-            # pyarrow keeps every dtype: decimal money, UTC timestamps, categories, Int64.
+            # pyarrow keeps every dtype: money, UTC timestamps, categories, Int64.
             df.to_parquet(tmp, engine="pyarrow", index=False)
         else:
             df.to_csv(tmp, index=False)
