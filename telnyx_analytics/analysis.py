@@ -481,7 +481,7 @@ def usage_breakdown(
     """The top ``top`` values of a dimension by a metric, the rest summed into ``other``.
 
     The ``other`` row keeps totals whole: the rows of the result add up to the total of
-    the frame. A money metric (``cost``, any decimal column) is summed exactly and per
+    the frame. A money metric (``cost``, ``rate``, ``*_cost``, ``*_fee``) is summed exactly and per
     currency, with the top values chosen within each currency. ``metric="count"`` counts
     rows when the frame has no such column. Missing dimension values are shown as
     ``"(missing)"``.
@@ -1047,7 +1047,7 @@ def explain_anomaly(
     >>> found = spend_anomalies(df)
     >>> why = explain_anomaly(df, found.iloc[0], "message_type")
     >>> why[["value", "cost", "baseline", "excess"]].astype(str).values.tolist()
-    [['MMS', '40.000000', '2.0', '38.0'], ['SMS', '10.000000', '10.0', '0.0']]
+    [['MMS', '40.0', '2.0', '38.0'], ['SMS', '10.0', '10.0', '0.0']]
     """
     names = _as_list(dimensions)
     if not names:
