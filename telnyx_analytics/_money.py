@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 
 __all__ = [
     "BOUND",
+    "INT64_MAX",
     "MONEY",
     "MONEY_COLUMNS",
     "SCALE",
@@ -46,6 +47,7 @@ __all__ = [
     "Rates",
     "convert_micros",
     "currency_column",
+    "day_values",
     "from_micros",
     "is_money",
     "is_money_name",
