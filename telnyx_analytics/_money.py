@@ -495,8 +495,9 @@ class Rates:
 def day_values(values: pd.Series, what: str) -> np.ndarray:
     """Each value's UTC day as ``datetime64[D]`` (naive values are UTC)."""
     try:
-        times = pd.to_datetime(values, utc=True, format="ISO8601") if values.dtype == object \
-            else pd.to_datetime(values, utc=True)
+        # Text only as ISO 8601: "11/01/2026" is no day this package guesses at.
+        text = values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+        times = pd.to_datetime(values, utc=True, format="ISO8601" if text else None)
     except (ValueError, TypeError):
         raise ValueError(f"{what}: days as dates, timestamps or ISO 8601 text") from None
     return times.dt.tz_convert(None).to_numpy("datetime64[D]")

@@ -254,6 +254,9 @@ def test_a_missing_rate_names_the_currency_and_the_day() -> None:
         tx.convert(_calls(), pd.DataFrame({"currency": ["GBP"], "rate": [1]}), to="USD")
     with pytest.raises(ValueError, match="not a number"):
         tx.convert(_calls(), {"GBP": "one"}, to="USD")
+    with pytest.raises(ValueError, match="ISO 8601"):  # no guessing at 11/01 or 01/11
+        tx.convert(_calls(), pd.DataFrame({"date": ["11/01/2026"], "currency": ["GBP"],
+                                           "rate": [1]}), to="USD")
 
 
 def test_wireless_rates_use_their_own_currency_column() -> None:
