@@ -112,7 +112,7 @@ def test_deeply_nested_json_is_an_error_not_a_crash(hostile, depth) -> None:
 
 
 def test_a_record_that_is_not_an_object(hostile) -> None:
-    with pytest.raises(tx.UnexpectedResponseError, match="not an object"):
+    with pytest.raises(tx.UnexpectedResponseError, match="an object"):
         _mdrs(hostile(_page([_mdr(0), "m-1"])))
 
 
