@@ -6,10 +6,10 @@ reconciles with every other. It is deterministic from ``(seed, key)``: the rows 
 ``(kind, day)`` come from a random generator seeded with ``SeedSequence([seed, key_hash,
 kind_index, day_ordinal])`` and nothing else, so any process rebuilds the same account.
 
-Days are generated lazily, in columns with numpy, one ``(kind, day)`` at a time, and kept in
-a bounded, thread-safe LRU cache. Money is integer micro-units (1e-6 of the row's currency).
-The choices behind the numbers are documented in docs/sandbox.md ("Time", "Money",
-"Traffic").
+Days are generated lazily, one ``(kind, day)`` at a time, by the generators of
+:mod:`.generators`, and kept in a bounded, thread-safe :class:`~.daycache.DayCache`. Money
+is integer micro-units (1e-6 of the row's currency). The choices behind the numbers are
+documented in docs/sandbox.md ("Time", "Money", "Traffic").
 
 >>> import pandas as pd
 >>> led = Ledger(seed=1, key="KEY1", days=7, until=pd.Timestamp("2025-03-31").date())
@@ -22,449 +22,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
-import re
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-log = logging.getLogger("telnyx_analytics.sandbox.ledger")
-
-# --------------------------------------------------------------------------------------
-# Rates: one row per country, written with 4 decimals (as Telnyx publishes them) and kept
-# as integer micro-units. Columns: ISO country, calling code, currency, share of remote
-# parties, SMS out/in, MMS out/in ("-": SMS only), voice per minute out / in to a DID / in
-# to a toll-free number, data per MB, carrier pass-through fee per outbound SMS/MMS part
-# (US 10DLC-style; none elsewhere).
-# --------------------------------------------------------------------------------------
-_RATE_TABLE = """
-iso dial cur weight sms_out sms_in mms_out mms_in voice_out voice_in voice_tf data_mb carrier_sms carrier_mms
-US  1   USD 60  0.0040 0.0040 0.0150 0.0100 0.0050 0.0035 0.0130 0.0100 0.0030 0.0050
-CA  1   CAD  6  0.0055 0.0055 0.0200 0.0135 0.0070 0.0050 0.0180 0.0140 0.0000 0.0000
-GB  44  GBP  6  0.0310 0.0000 -      -      0.0120 0.0025 0.0400 0.0080 0.0000 0.0000
-DE  49  EUR  3  0.0720 0.0000 -      -      0.0160 0.0030 0.0600 0.0090 0.0000 0.0000
-FR  33  EUR  3  0.0690 0.0000 -      -      0.0150 0.0030 0.0550 0.0090 0.0000 0.0000
-NL  31  EUR  2  0.0850 0.0000 -      -      0.0140 0.0030 0.0500 0.0090 0.0000 0.0000
-ES  34  EUR  2  0.0560 0.0000 -      -      0.0130 0.0030 0.0500 0.0090 0.0000 0.0000
-IT  39  EUR  2  0.0620 0.0000 -      -      0.0140 0.0030 0.0550 0.0090 0.0000 0.0000
-IE  353 EUR  1  0.0580 0.0000 -      -      0.0150 0.0030 0.0500 0.0090 0.0000 0.0000
-AU  61  AUD  3  0.0520 0.0000 -      -      0.0250 0.0080 0.0700 0.0150 0.0000 0.0000
-BR  55  USD  2  0.0290 0.0000 -      -      0.0180 0.0100 0.0900 0.0200 0.0000 0.0000
-MX  52  USD  3  0.0330 0.0000 -      -      0.0150 0.0090 0.0800 0.0200 0.0000 0.0000
-IN  91  USD  2  0.0025 0.0000 -      -      0.0200 0.0120 0.0900 0.0150 0.0000 0.0000
-JP  81  USD  1  0.0780 0.0000 -      -      0.0450 0.0150 0.1000 0.0250 0.0000 0.0000
-SG  65  USD  1  0.0390 0.0000 -      -      0.0120 0.0060 0.0600 0.0150 0.0000 0.0000
-ZA  27  USD  1  0.0210 0.0000 -      -      0.0350 0.0100 0.0800 0.0300 0.0000 0.0000
-SE  46  USD  1  0.0480 0.0000 -      -      0.0150 0.0040 0.0600 0.0100 0.0000 0.0000
-PL  48  USD  1  0.0250 0.0000 -      -      0.0150 0.0040 0.0600 0.0120 0.0000 0.0000
-PH  63  USD  1  0.0500 0.0000 -      -      0.0900 0.0150 0.1200 0.0300 0.0000 0.0000
-NZ  64  USD  1  0.0900 0.0000 -      -      0.0200 0.0060 0.0700 0.0200 0.0000 0.0000
-"""  # noqa: E501  (the header line)
-
-# Numbering plans: (digits after the country code, count of random digits after them,
-# 'L' landline / 'M' mobile / 'T' toll-free), so every number has a plausible length.
-_NANP_US = ("212", "213", "305", "312", "404", "415", "512", "617", "646", "702", "713", "720",
-            "786", "917", "206", "303")  # fmt: skip
-_NANP_CA = ("416", "604", "514", "403", "613", "647", "778", "905")
-_PLANS: dict[str, tuple[tuple[str, int, str], ...]] = {
-    # NANP: area code, then an exchange that starts with 2-9, then 6 digits.
-    "US": tuple((a + d, 6, t) for a in _NANP_US for d in "23456789" for t in "LM")
-    + tuple((a + d, 6, "T") for a in ("800", "833", "844", "855", "866", "877", "888")
-            for d in "23456789"),
-    "CA": tuple((a + d, 6, t) for a in _NANP_CA for d in "23456789" for t in "LM"),
-    "GB": (("74", 8, "M"), ("75", 8, "M"), ("77", 8, "M"), ("79", 8, "M"),
-           ("203", 7, "L"), ("207", 7, "L"), ("161", 7, "L"), ("800", 7, "T")),
-    "DE": (("151", 8, "M"), ("157", 8, "M"), ("160", 7, "M"), ("176", 8, "M"),
-           ("30", 8, "L"), ("89", 8, "L"), ("800", 7, "T")),
-    "FR": (("6", 8, "M"), ("7", 8, "M"), ("1", 8, "L"), ("4", 8, "L"), ("800", 6, "T")),
-    "NL": (("6", 8, "M"), ("20", 7, "L"), ("10", 7, "L"), ("800", 4, "T")),
-    "ES": (("6", 8, "M"), ("7", 8, "M"), ("91", 7, "L"), ("93", 7, "L"), ("900", 6, "T")),
-    "IT": (("32", 8, "M"), ("33", 8, "M"), ("34", 8, "M"), ("06", 8, "L"), ("02", 8, "L"),
-           ("800", 6, "T")),
-    "IE": (("83", 7, "M"), ("85", 7, "M"), ("87", 7, "M"), ("1", 7, "L"), ("1800", 6, "T")),
-    "AU": (("4", 8, "M"), ("2", 8, "L"), ("3", 8, "L"), ("1800", 6, "T")),
-    "BR": (("119", 8, "M"), ("219", 8, "M"), ("113", 7, "L"), ("800", 7, "T")),
-    "MX": (("55", 8, "M"), ("33", 8, "M"), ("81", 8, "L"), ("800", 7, "T")),
-    "IN": (("9", 9, "M"), ("8", 9, "M"), ("7", 9, "M"), ("11", 8, "L"), ("1800", 7, "T")),
-    "JP": (("90", 8, "M"), ("80", 8, "M"), ("70", 8, "M"), ("3", 8, "L"), ("120", 6, "T")),
-    "SG": (("8", 7, "M"), ("9", 7, "M"), ("6", 7, "L"), ("1800", 7, "T")),
-    "ZA": (("6", 8, "M"), ("7", 8, "M"), ("8", 8, "M"), ("11", 7, "L"), ("21", 7, "L"),
-           ("800", 6, "T")),
-    "SE": (("70", 7, "M"), ("73", 7, "M"), ("8", 7, "L"), ("20", 7, "T")),
-    "PL": (("5", 8, "M"), ("6", 8, "M"), ("22", 7, "L"), ("800", 6, "T")),
-    "PH": (("9", 9, "M"), ("2", 8, "L"), ("1800", 7, "T")),
-    "NZ": (("21", 7, "M"), ("27", 7, "M"), ("9", 7, "L"), ("800", 6, "T")),
-}  # fmt: skip
-
-# Mobile networks (MCC, MNC) where SIM sessions happen, and the share of sessions per country.
-_NETWORKS: dict[str, tuple[tuple[str, str], ...]] = {
-    "US": (("310", "260"), ("310", "410"), ("311", "480")),
-    "CA": (("302", "720"), ("302", "610")),
-    "GB": (("234", "10"), ("234", "15"), ("234", "30")),
-    "DE": (("262", "01"), ("262", "02")),
-    "FR": (("208", "01"), ("208", "10")),
-    "NL": (("204", "04"), ("204", "08")),
-    "MX": (("334", "020"), ("334", "030")),
-    "AU": (("505", "01"), ("505", "03")),
-}
-_WIRELESS_WEIGHTS = {"US": 70.0, "CA": 6.0, "GB": 6.0, "DE": 5.0, "FR": 4.0, "NL": 3.0,
-                     "MX": 4.0, "AU": 2.0}  # fmt: skip
-
-# Per-minute rates of the products that hang off a call session, per currency:
-# recordings, transcriptions, AI voice assistant.
-_SESSION_RATES = {
-    "USD": ("0.0020", "0.0250", "0.0600"),
-    "EUR": ("0.0019", "0.0230", "0.0550"),
-    "GBP": ("0.0016", "0.0200", "0.0480"),
-    "CAD": ("0.0027", "0.0340", "0.0820"),
-    "AUD": ("0.0030", "0.0380", "0.0920"),
-}
-# LLM inference: micro-units per token (1 = 1.00 per million tokens), any currency.
-_MODELS = (
-    ("meta-llama/Meta-Llama-3.1-8B-Instruct", 1),
-    ("meta-llama/Meta-Llama-3.1-70B-Instruct", 2),
-    ("openai/gpt-4o-mini", 1),
-    ("openai/gpt-4o", 10),
+from .daycache import DayCache
+from .generators import BUILDERS, DAY_US, ROOT_TYPE, build_static, format_micro, timestamp_us
+from .ids import (
+    K_CALL_LEG,
+    K_CALL_SESSION,
+    K_LOOKUP,
+    K_MESSAGE,
+    K_SESSION_EVENT,
+    K_STATIC,
+    K_WIRELESS,
+    IdCodec,
 )
-# Number lookups are billed in USD.
-_LOOKUPS = (("CNAM", "0.0045", 0.40), ("LRN", "0.0010", 0.25), ("CARRIER", "0.0030", 0.25),
-            ("PORTABILITY", "0.0010", 0.10))  # fmt: skip
-
-# Traffic at scale 1, per day.
-_BASE = {"messages": 3000.0, "calls": 1000.0, "wireless": 300.0, "lookups": 200.0}
-_OUTBOUND_MESSAGE_SHARE = 0.7
-_SPIKE_FACTOR = 4.0  # outbound messaging on the campaign day
-_WEEKEND = 0.6
-# Relative traffic per UTC hour: quiet nights, busy afternoons.
-_HOURLY = np.array([0.35, 0.25, 0.18, 0.14, 0.12, 0.14, 0.25, 0.45, 0.70, 0.95, 1.15, 1.30,
-                    1.45, 1.60, 1.75, 1.85, 1.90, 1.85, 1.70, 1.50, 1.20, 0.90, 0.65,
-                    0.48])  # fmt: skip
-_HOURLY = _HOURLY / _HOURLY.sum()
-
-_MESSAGE_STATUS = ("GW_TIMEOUT", "DELIVERED", "DLR_UNCONFIRMED", "DLR_TIMEOUT", "RECEIVED",
-                   "GW_REJECT", "FAILED")  # fmt: skip
-_OUTBOUND_STATUS_P = np.array([0.010, 0.900, 0.030, 0.015, 0.0, 0.025, 0.020])
-_HANGUP_CAUSES = ("normal_clearing", "originator_cancel", "user_busy", "no_answer", "timeout",
-                  "call_rejected", "unallocated_number", "destination_out_of_order",
-                  "network_out_of_order")  # fmt: skip
-_CALL_EVENT_SLOTS = (  # (name, type, status) per slot; which calls have a slot is in _events
-    ("dial", "command", "init"),
-    ("call.initiated", "webhook", "init"),
-    ("answer", "command", "init"),
-    ("call.answered", "webhook", "in_progress"),
-    ("ai_assistant_start", "command", "in_progress"),
-    ("record_start", "command", "in_progress"),
-    ("hangup", "command", "in_progress"),
-    ("call.hangup", "webhook", "completed"),
-    ("call.recording.saved", "webhook", "completed"),
-)
-_SESSION_TYPES = ("recordings", "transcriptions", "ai-voice-assistant", "inference")
-_ROOT_TYPE = "callcontrol-cdrs"
-
-# Ids: a 64-bit payload (kind, day, row, sub) hidden in a uuid-shaped string, with a 58-bit
-# tag keyed by the account, so ids look random, decode without a scan, and another
-# account's ids fail the tag check.
-_K_MESSAGE, _K_CALL_LEG, _K_CALL_SESSION, _K_CALL_EVENT = 0, 1, 2, 3
-_K_SESSION_EVENT, _K_WIRELESS, _K_LOOKUP, _K_SIP, _K_STATIC = 4, 5, 6, 7, 15
-# Random streams, one per kind (the ``kind_index`` of the seed).
-_S_MESSAGES, _S_CALLS, _S_EVENTS, _S_SESSIONS, _S_WIRELESS, _S_LOOKUPS, _S_STATIC = range(7)
-
-_US = 1_000_000  # microseconds per second, and micro-units per currency unit
-_HOUR_US = 3600 * _US
-_DAY_US = 24 * _HOUR_US
-_NAT = np.iinfo(np.int64).min
-_EPOCH = dt.date(1970, 1, 1)
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def _micro(text: str) -> int:
-    """'0.0040' -> 4000 (exact, no float on the way); '-' (not offered) -> -1."""
-    if text == "-":
-        return -1
-    units, _, frac = text.partition(".")
-    return int(units) * _US + int(frac.ljust(6, "0"))
-
-
-def format_micro(value: int, places: int = 6) -> str:
-    """Write integer micro-units as a decimal string with ``places`` decimals (2 to 6).
-
-    Parameters
-    ----------
-    value : int
-        Amount in micro-units (1e-6 of the currency).
-    places : int
-        Decimals to write; digits dropped must be zero (rates have 4, costs 6).
-
-    Examples
-    --------
-    >>> format_micro(4000, 4), format_micro(-12_345_678)
-    ('0.0040', '-12.345678')
-    """
-    value = int(value)
-    sign = "-" if value < 0 else ""
-    units, frac = divmod(abs(value), _US)
-    digits = f"{frac:06d}"
-    if places < 6:
-        if digits[places:].strip("0"):
-            raise ValueError(f"{value} micro-units do not fit in {places} decimals")
-        digits = digits[:places]
-    return f"{sign}{units}.{digits}"
-
-
-# ----------------------------------------------------------------------------- tables
-@dataclass(frozen=True)
-class _Countries:
-    """The rate table as numpy arrays indexed by country number."""
-
-    iso: tuple[str, ...]
-    dial: tuple[str, ...]
-    currency_code: np.ndarray  # index into CURRENCIES
-    weight: np.ndarray  # probabilities
-    rates: dict[str, np.ndarray]  # column -> int64 micro, -1 where not offered
-
-
-CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD")
-
-
-def _countries() -> _Countries:
-    header, *rows = (line.split() for line in _RATE_TABLE.strip().splitlines())
-    named = dict(zip(header, zip(*rows, strict=True), strict=True))
-    weight = np.array(named["weight"], dtype=float)
-    rates = {c: np.array([_micro(v) for v in named[c]], dtype=np.int64) for c in header[4:]}
-    return _Countries(
-        iso=tuple(named["iso"]),
-        dial=tuple(named["dial"]),
-        currency_code=np.array([CURRENCIES.index(c) for c in named["cur"]]),
-        weight=weight / weight.sum(),
-        rates=rates,
-    )
-
-
-_C = _countries()
-_NC = len(_C.iso)
-_US_IDX = _C.iso.index("US")
-
-
-def _plan_arrays(types: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Numbering plans of the given types, flattened: (base, span, start, count).
-
-    ``base + integers(span)`` is a full E.164 number as an integer; the plans of country
-    ``c`` are ``start[c] : start[c] + count[c]``.
-    """
-    base, span, start, count = [], [], [], []
-    for i, iso in enumerate(_C.iso):
-        plans = [p for p in _PLANS[iso] if p[2] in types]
-        start.append(len(base))
-        count.append(len(plans))
-        for prefix, ndigits, _ in plans:
-            base.append(int(_C.dial[i] + prefix) * 10**ndigits)
-            span.append(10**ndigits)
-    return (np.array(base, np.int64), np.array(span, np.int64), np.array(start, np.int64),
-            np.array(count, np.int64))  # fmt: skip
-
-
-_REMOTE_PLANS = _plan_arrays("LM")
-_NET_MCC, _NET_MNC, _NET_START, _NET_COUNT, _WIRELESS_P = [], [], [], [], []
-for _iso in _C.iso:
-    _NET_START.append(len(_NET_MCC))
-    _NET_COUNT.append(len(_NETWORKS.get(_iso, ())))
-    _WIRELESS_P.append(_WIRELESS_WEIGHTS.get(_iso, 0.0))
-    for _mcc, _mnc in _NETWORKS.get(_iso, ()):
-        _NET_MCC.append(_mcc)
-        _NET_MNC.append(_mnc)
-_NET_START_A = np.array(_NET_START)
-_NET_COUNT_A = np.array(_NET_COUNT)
-_WIRELESS_P_A = np.array(_WIRELESS_P) / sum(_WIRELESS_P)
-_SESSION_RATE_MICRO = np.array(
-    [[_micro(v) for v in _SESSION_RATES[c]] for c in CURRENCIES], dtype=np.int64
-)
-
-
-def _cat(values: tuple[str, ...] | list[str]) -> pd.CategoricalDtype:
-    # Plain Python strings as categories: a handful of values, and converting a column to
-    # numpy or text (as the views do to write JSON and CSV) is several times faster.
-    return pd.CategoricalDtype(pd.Index(list(values), dtype=object), ordered=False)
-
-
-_STR = pd.StringDtype("pyarrow")
-_COUNTRY_DT = _cat(_C.iso)
-_CURRENCY_DT = _cat(CURRENCIES)
-_DIRECTION_DT = _cat(("inbound", "outbound"))
-_MESSAGE_TYPE_DT = _cat(("SMS", "MMS"))
-_MESSAGE_STATUS_DT = _cat(_MESSAGE_STATUS)
-_MESSAGE_TN_DT = _cat(("LC", "TF", "SC"))
-_CALL_TN_DT = _cat(("DID", "TF"))
-_CALL_STATUS_DT = _cat(("complete", "incomplete", "error"))
-_HANGUP_DT = _cat(_HANGUP_CAUSES)
-_PRODUCT_DT = _cat(("call_control", "texml"))
-_EVENT_NAME_DT = _cat(tuple(s[0] for s in _CALL_EVENT_SLOTS))
-_EVENT_TYPE_DT = _cat(("command", "webhook"))
-_EVENT_STATUS_DT = _cat(("init", "in_progress", "completed"))
-_SESSION_TYPE_DT = _cat(_SESSION_TYPES)
-_MODEL_DT = _cat(tuple(m for m, _ in _MODELS))
-_MODEL_RATE = np.array([r for _, r in _MODELS], dtype=np.int64)
-_MCC_DT = _cat(sorted(set(_NET_MCC)))
-_MNC_DT = _cat(sorted(set(_NET_MNC)))
-_NET_MCC_CODE = np.array([_MCC_DT.categories.get_loc(m) for m in _NET_MCC])
-_NET_MNC_CODE = np.array([_MNC_DT.categories.get_loc(m) for m in _NET_MNC])
-_LOOKUP_DT = _cat(tuple(t for t, _, _ in _LOOKUPS))
-_LOOKUP_COST = np.array([_micro(c) for _, c, _ in _LOOKUPS], dtype=np.int64)
-_LOOKUP_P = np.array([p for _, _, p in _LOOKUPS])
-
-
-# ----------------------------------------------------------------------------- helpers
-def _strings(arr: pa.Array) -> pd.api.extensions.ExtensionArray:
-    return pd.arrays.ArrowStringArray(arr)
-
-
-def _codes(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), dtype=dtype)
-
-
-def _timestamps(us: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """int64 microseconds since the epoch (``_NAT`` for missing) -> datetime64[ns, UTC]."""
-    idx = pd.DatetimeIndex(np.asarray(us, dtype=np.int64).view("datetime64[us]"))
-    return idx.tz_localize("UTC").as_unit("ns").array
-
-
-def _numbers(nums: np.ndarray, plus: np.ndarray | None = None) -> pa.Array:
-    """Integer phone numbers -> strings, '+' in front (E.164) except where ``plus`` is False."""
-    digits = pc.cast(pa.array(np.asarray(nums, dtype=np.int64)), pa.string())
-    e164 = pc.binary_join_element_wise("+", digits, "")
-    return e164 if plus is None else pc.if_else(pa.array(plus), e164, digits)
-
-
-def _blank(n: int) -> pa.Array:
-    """``n`` empty strings, without building a Python list."""
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b""))
-
-
-def _day_us(day: dt.date | None) -> int:
-    return 0 if day is None else (day - _EPOCH).days * _DAY_US
-
-
-def _us(ts: pd.Timestamp) -> int:
-    return int(ts.value // 1000)
-
-
-def _times(rng: np.random.Generator, day: dt.date | None, n: int,
-           hourly: np.ndarray = _HOURLY) -> np.ndarray:  # fmt: skip
-    """``n`` microsecond timestamps in ``day`` following the daily cycle (unsorted)."""
-    hours = rng.choice(24, size=n, p=hourly)
-    return _day_us(day) + hours * _HOUR_US + rng.integers(0, _HOUR_US, size=n)
-
-
-def _sorted_unique(ts: np.ndarray) -> np.ndarray:
-    """Positions that sort ``ts`` with duplicates dropped (so timestamps order rows alone)."""
-    order = np.argsort(ts, kind="stable")
-    keep = np.ones(len(order), dtype=bool)
-    keep[1:] = ts[order][1:] != ts[order][:-1]
-    return order[keep]
-
-
-def _within(rng: np.random.Generator, start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """One uniform index in ``start[i] : start[i] + count[i]`` per row."""
-    return start + (rng.random(len(start)) * count).astype(np.int64)
-
-
-def _sort_frame(frame: pd.DataFrame, ts: str, key: str) -> pd.DataFrame:
-    """Sort by timestamp, then id (ids are only compared where timestamps tie)."""
-    values = frame[ts].array.asi8
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    same = ordered[1:] == ordered[:-1]
-    if same.any():
-        tied = np.zeros(len(order), dtype=bool)
-        tied[1:] |= same
-        tied[:-1] |= same
-        pos = np.flatnonzero(tied)  # runs of equal timestamps, in timestamp order
-        ids = frame[key].take(order[pos]).tolist()
-        by_id = sorted(range(len(pos)), key=lambda i: (ordered[pos[i]], ids[i]))
-        order[pos] = order[pos][by_id]
-    return frame.take(order).reset_index(drop=True)
-
-
-# ----------------------------------------------------------------------------- ids
-_M64 = (1 << 64) - 1
-_M58 = (1 << 58) - 1
-_C1 = np.uint64(0xBF58476D1CE4E5B9)
-_C2 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a fast, well-spread 64-bit mixing of every element."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _C1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _C2
-    return x ^ (x >> np.uint64(31))
-
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_HEX_POS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
-
-
-class _IdCodec:
-    """Account-keyed uuid-shaped ids that decode back to (kind, day ordinal, row, sub)."""
-
-    def __init__(self, seed: int, key_hash: int) -> None:
-        k = np.random.SeedSequence([seed, key_hash, 0x1D]).generate_state(3, dtype=np.uint64)
-        self._k1, self._k2, self._k3 = (np.uint64(v) for v in k)
-
-    def _tag(self, payload: np.ndarray) -> np.ndarray:
-        return _mix(_mix(payload ^ self._k1) + self._k2) & np.uint64(_M58)
-
-    def encode(self, kind: int, day: int, row: Any, sub: Any = 0) -> pa.Array:
-        """Ids for arrays of rows (and subs) of one kind and day ordinal, as a string array."""
-        row = np.asarray(row, dtype=np.uint64)
-        sub = np.broadcast_to(np.asarray(sub, dtype=np.uint64), row.shape)
-        payload = (np.uint64(kind) << np.uint64(60)) | (np.uint64(day) << np.uint64(38))
-        payload = payload | (row << np.uint64(8)) | sub
-        tag = self._tag(payload)
-        enc = payload ^ _mix(tag ^ self._k3)
-        hi_free = enc >> np.uint64(4)
-        lo_free = ((enc & np.uint64(0xF)) << np.uint64(58)) | tag
-        hi = ((hi_free >> np.uint64(12)) << np.uint64(16)) | np.uint64(0x4000)
-        hi = hi | (hi_free & np.uint64(0xFFF))
-        lo = np.uint64(2 << 62) | lo_free
-        n = len(row)
-        raw = np.empty((n, 2), dtype=">u8")
-        raw[:, 0], raw[:, 1] = hi, lo
-        octets = raw.view(np.uint8).reshape(n, 16)
-        nibbles = np.empty((n, 32), dtype=np.uint8)
-        nibbles[:, 0::2], nibbles[:, 1::2] = octets >> 4, octets & 0xF
-        text = np.full((n, 36), ord("-"), dtype=np.uint8)
-        text[:, _HEX_POS] = _HEX[nibbles]
-        offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
-        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text.tobytes()))
-
-    def one(self, kind: int, day: int, row: int, sub: int = 0) -> str:
-        return self.encode(kind, day, [row], sub)[0].as_py()
-
-    def decode(self, text: str) -> tuple[int, int, int, int] | None:
-        """(kind, day ordinal, row, sub) of one of this account's ids, else None."""
-        if not isinstance(text, str) or not _UUID_RE.match(text.lower()):
-            return None
-        value = int(text.replace("-", ""), 16)
-        hi, lo = value >> 64, value & _M64
-        if (hi >> 12) & 0xF != 4 or lo >> 62 != 2:
-            return None
-        hi_free = ((hi >> 16) << 12) | (hi & 0xFFF)
-        lo_free = lo & ((1 << 62) - 1)
-        enc = (hi_free << 4) | (lo_free >> 58)
-        tag = np.array([lo_free & _M58], dtype=np.uint64)
-        payload = np.array([enc], dtype=np.uint64) ^ _mix(tag ^ self._k3)
-        if self._tag(payload)[0] != tag[0]:
-            return None
-        p = int(payload[0])
-        return p >> 60, (p >> 38) & ((1 << 22) - 1), (p >> 8) & ((1 << 30) - 1), p & 0xFF
 
 
 # ----------------------------------------------------------------------------- records
@@ -496,30 +71,18 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- the ledger
-_BUILDERS: dict[str, str] = {
-    "messages": "_build_messages",
-    "calls": "_build_calls",
-    "_calls_all": "_build_calls",
-    "_call_info": "_build_calls",
-    "_events": "_build_events",
-    "call_events": "_build_call_events",
-    "session_events": "_build_sessions",
-    "_linked_messages": "_build_sessions",
-    "wireless": "_build_wireless",
-    "lookups": "_build_lookups",
-}
 _TIME_COLUMN = {"messages": "created_at", "calls": "start_time", "call_events": "event_timestamp",
                 "session_events": "created_at", "wireless": "created_at",
                 "lookups": "created_at"}  # fmt: skip
 _ID_COLUMN = {"messages": "id", "calls": "call_leg_id", "call_events": "event_id",
               "session_events": "id", "wireless": "id", "lookups": "id"}  # fmt: skip
 _LOCATE = {  # id kind -> (what locate() calls it, the table it lives in)
-    _K_MESSAGE: ("message", "messages"),
-    _K_CALL_LEG: ("call", "calls"),
-    _K_CALL_SESSION: ("call", "calls"),
-    _K_SESSION_EVENT: ("session_event", "session_events"),
-    _K_WIRELESS: ("wireless", "wireless"),
-    _K_LOOKUP: ("lookup", "lookups"),
+    K_MESSAGE: ("message", "messages"),
+    K_CALL_LEG: ("call", "calls"),
+    K_CALL_SESSION: ("call", "calls"),
+    K_SESSION_EVENT: ("session_event", "session_events"),
+    K_WIRELESS: ("wireless", "wireless"),
+    K_LOOKUP: ("lookup", "lookups"),
 }
 
 
@@ -552,8 +115,8 @@ class Ledger:
     0
     """
 
-    #: Bytes of day tables kept in memory (least recently used are dropped first).
-    max_cache_bytes: int = 768 * 2**20
+    #: Bytes of day tables kept in memory by default (least recently used dropped first).
+    default_cache_bytes: int = 768 * 2**20
 
     def __init__(
         self,
@@ -572,8 +135,10 @@ class Ledger:
         self.seed = int(seed) % (1 << 64)  # SeedSequence wants non-negative entropy
         self.days = int(days)
         self.scale = float(scale)
-        self._key_hash = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest())
-        self._ids = _IdCodec(self.seed, self._key_hash)
+        #: A hash of the key: the account's part of every random seed (the key is not kept).
+        self.key_hash = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest())
+        #: The account's id codec (what the generators stamp on rows; see :mod:`.ids`).
+        self.ids = IdCodec(self.seed, self.key_hash)
 
         clock = pd.Timestamp(now if now is not None else dt.datetime.now(dt.UTC))
         clock = clock.tz_localize("UTC") if clock.tzinfo is None else clock.tz_convert("UTC")
@@ -581,29 +146,23 @@ class Ledger:
         self.first_day: dt.date = self.last_day - dt.timedelta(days=self.days - 1)
         self.start = pd.Timestamp(self.first_day, tz="UTC").as_unit("ns")
         end_of_last = pd.Timestamp(self.last_day, tz="UTC").as_unit("ns") + pd.Timedelta(
-            _DAY_US - 1, "us"
+            DAY_US - 1, "us"
         )
         self.now: pd.Timestamp = min(end_of_last, clock.as_unit("ns").floor("us"))
-        self._now_us = _us(self.now)
+        self.now_us = timestamp_us(self.now)  # ``now`` in microseconds since the epoch
 
         # The campaign day: within the last 30 days, never the last (possibly partial) day.
-        back = 1 + self._key_hash % min(29, self.days - 1) if self.days > 1 else 0
+        back = 1 + self.key_hash % min(29, self.days - 1) if self.days > 1 else 0
         self.spike_day: dt.date = self.last_day - dt.timedelta(days=back)
-        self._trend_phase = (self._key_hash >> 20) % 730
+        self.trend_phase = (self.key_hash >> 20) % 730  # where in its two-year swell it is
 
-        self.account_id = self._ids.one(_K_STATIC, 0, 0, 0)
-        self.organization_id = self._ids.one(_K_STATIC, 0, 1, 0)
-        self.user_id = self._ids.one(_K_STATIC, 0, 2, 0)
+        self.account_id = self.ids.one(K_STATIC, 0, 0, 0)
+        self.organization_id = self.ids.one(K_STATIC, 0, 1, 0)
+        self.user_id = self.ids.one(K_STATIC, 0, 2, 0)
 
-        self.generated = 0  # day tables built so far (an observable for tests and logs)
-        self._lock = threading.Lock()
         self._static_lock = threading.Lock()
         self._static: dict[str, Any] | None = None
-        self._cache: OrderedDict[tuple[str, dt.date], pd.DataFrame] = OrderedDict()
-        self._sizes: dict[tuple[str, dt.date], int] = {}
-        self._cache_bytes = 0
-        self._building: dict[tuple[str, dt.date], threading.Lock] = {}
-        self._empties: dict[str, pd.DataFrame] = {}
+        self._days = DayCache(self.default_cache_bytes)
 
     def __repr__(self) -> str:
         return (f"Ledger(account_id={self.account_id!r}, {self.first_day}..{self.last_day}, "
@@ -613,269 +172,59 @@ class Ledger:
     @property
     def profiles(self) -> pd.DataFrame:
         """Messaging profiles: ``profile_id``, ``profile_name``, ``tags``."""
-        return self._tables()["profiles"].copy()
+        return self.static_tables()["profiles"].copy()
 
     @property
     def connections(self) -> pd.DataFrame:
         """Voice connections: ``connection_id``, ``connection_name``, ``product``,
         ``outbound_voice_profile_id``."""
-        return self._tables()["connections"].copy()
+        return self.static_tables()["connections"].copy()
 
     @property
     def billing_groups(self) -> pd.DataFrame:
         """Billing groups: ``billing_group_id``, ``billing_group_name``."""
-        return self._tables()["billing_groups"].copy()
+        return self.static_tables()["billing_groups"].copy()
 
     @property
     def phone_numbers(self) -> pd.DataFrame:
         """The account's phone numbers, one row each (``tags`` comma-separated)."""
-        return self._tables()["phone_numbers"].copy()
+        return self.static_tables()["phone_numbers"].copy()
 
     @property
     def sim_cards(self) -> pd.DataFrame:
         """SIM cards: ``sim_card_id``, ``sim_group_id``, ``sim_group_name``, ``imsi``,
         ``phone_number``."""
-        return self._tables()["sim_cards"].copy()
+        return self.static_tables()["sim_cards"].copy()
 
-    def _tables(self) -> dict[str, Any]:
+    def static_tables(self) -> dict[str, Any]:
+        """The account's fixed tables and lookup arrays (numbers, SIMs, dtypes), built once."""
         with self._static_lock:
             if self._static is None:
-                self._static = self._build_static()
+                self._static = build_static(self)
             return self._static
 
-    def _static_ids(self, table: int, n: int) -> pa.Array:
-        return self._ids.encode(_K_STATIC, 0, np.arange(n), table)
-
-    def _build_static(self) -> dict[str, Any]:
-        rng = self._rng(_S_STATIC, None)
-        s: dict[str, Any] = {}
-
-        names = ["Marketing", "Notifications", "Support", "Two-factor"]
-        ptags = ["marketing,promo", "alerts", "support", "2fa,security"]
-        s["profile_p"] = np.array([0.30, 0.30, 0.25, 0.15])
-        s["profile_tags"] = ptags
-
-        conn_names = ["Main IVR", "Sales dialer", "Support desk", "Voice AI agent"]
-        conn_products = np.array([0, 0, 1, 0])  # index into _PRODUCT_DT
-        conn_ids = rng.integers(10**18, 2 * 10**18, size=len(conn_names), dtype=np.int64)
-        ovp = rng.integers(10**18, 2 * 10**18, size=len(conn_names), dtype=np.int64)
-        s["conn_ids"], s["conn_product"] = conn_ids, conn_products
-        s["conn_ovp"] = [str(v) for v in ovp]
-
-        bg_names = ["Default", "Sales", "Support"]
-        bg_ids = self._static_ids(3, len(bg_names))
-
-        # Phone numbers: (country, type, count); mostly US local.
-        spec = [("US", "L", 24), ("US", "T", 4), ("US", "M", 2), ("CA", "L", 3), ("GB", "L", 2),
-                ("GB", "M", 1), ("DE", "L", 2), ("FR", "L", 2), ("NL", "L", 1), ("ES", "L", 1),
-                ("IT", "L", 1), ("IE", "L", 1), ("AU", "L", 2), ("MX", "L", 1),
-                ("BR", "L", 1)]  # fmt: skip
-        country, ntype, nums = [], [], []
-        seen: set[int] = set()
-        for iso, kind, count in spec:
-            plans = [p for p in _PLANS[iso] if p[2] == kind]
-            ci = _C.iso.index(iso)
-            while count:
-                prefix, ndigits, _ = plans[rng.integers(len(plans))]
-                num = int(_C.dial[ci] + prefix) * 10**ndigits + int(rng.integers(10**ndigits))
-                if num not in seen:  # numbers are unique within an account
-                    seen.add(num)
-                    country.append(ci)
-                    ntype.append("LTM".index(kind))
-                    nums.append(num)
-                    count -= 1
-        n = len(nums)
-        status = np.array(["active"] * n, dtype=object)
-        others = ["port-pending", "purchase-pending", "emergency-only", "port-out-pending"]
-        for i, st in zip(rng.choice(np.arange(3, n), size=4, replace=False), others, strict=True):
-            status[i] = st  # never the first US numbers, so traffic always has a sender
-        num_conn = rng.integers(0, len(conn_names), size=n)
-        num_bg = rng.choice(len(bg_names), size=n, p=[0.5, 0.3, 0.2])
-        pool = ["sales", "support", "east", "west", "campaign"]
-        num_tags = [
-            ",".join(sorted(rng.choice(pool, size=k, replace=False))) if k else ""
-            for k in rng.choice(3, size=n, p=[0.3, 0.5, 0.2])
-        ]
-        country_a, ntype_a, nums_a = np.array(country), np.array(ntype), np.array(nums)
-        # Bought before the ledger starts, so every number exists during the whole period.
-        created = _us(self.start) - rng.integers(_DAY_US, 730 * _DAY_US, size=n)
-        s["num_country"], s["num_type"], s["num_int"] = country_a, ntype_a, nums_a
-        s["num_conn"], s["num_bg"], s["num_active"] = num_conn, num_bg, status == "active"
-        s["num_tags"] = num_tags
-        s["short_code"] = int(rng.integers(20000, 99999))
-
-        sim_n = 40
-        sim_groups = ["Fleet trackers", "Field tablets", "Point of sale"]
-        sim_group_ids = self._static_ids(6, len(sim_groups))
-        sim_group = rng.choice(len(sim_groups), size=sim_n, p=[0.5, 0.3, 0.2])
-        sim_ids = self._static_ids(5, sim_n)
-        imsi = [str(v) for v in 310_260_000_000_000 + rng.choice(10**9, size=sim_n, replace=False)]
-        us_mobile = [p for p in _PLANS["US"] if p[2] == "M"]
-        sim_nums = []
-        for _ in range(sim_n):
-            prefix, ndigits, _ = us_mobile[rng.integers(len(us_mobile))]
-            sim_nums.append(int("1" + prefix) * 10**ndigits + int(rng.integers(10**ndigits)))
-        activity = rng.gamma(1.5, size=sim_n)  # some SIMs are far busier than others
-        s["sim_p"] = activity / activity.sum()
-        s["sim_group"] = sim_group
-
-        # Account-specific categorical dtypes, so day tables concatenate without recoding.
-        tag_values = sorted(set(ptags) | set(num_tags))
-        s["tags_dt"] = _cat(tag_values)
-        s["profile_tag_code"] = np.array([tag_values.index(t) for t in ptags])
-        s["num_tag_code"] = np.array([tag_values.index(t) for t in num_tags])
-        s["profile_id_dt"] = _cat(self._static_ids(1, len(names)).to_pylist())
-        s["profile_name_dt"] = _cat(names)
-        s["conn_name_dt"] = _cat(conn_names)
-        s["ovp_dt"] = _cat(sorted(set(s["conn_ovp"])))
-        s["conn_ovp_code"] = np.array([s["ovp_dt"].categories.get_loc(v) for v in s["conn_ovp"]])
-        s["bg_id_dt"] = _cat(bg_ids.to_pylist())
-        s["bg_name_dt"] = _cat(bg_names)
-        s["sim_id_dt"] = _cat(sim_ids.to_pylist())
-        s["sim_group_id_dt"] = _cat(sim_group_ids.to_pylist())
-        s["sim_group_name_dt"] = _cat(sim_groups)
-        s["imsi_dt"] = _cat(imsi)
-        s["sim_number_dt"] = _cat(_numbers(np.array(sim_nums)).to_pylist())
-
-        s["profiles"] = pd.DataFrame({
-            "profile_id": _codes(np.arange(len(names)), s["profile_id_dt"]).astype(_STR),
-            "profile_name": pd.array(names, dtype=_STR),
-            "tags": pd.array(ptags, dtype=_STR),
-        })  # fmt: skip
-        s["connections"] = pd.DataFrame({
-            "connection_id": conn_ids,
-            "connection_name": pd.array(conn_names, dtype=_STR),
-            "product": _codes(conn_products, _PRODUCT_DT),
-            "outbound_voice_profile_id": pd.array(s["conn_ovp"], dtype=_STR),
-        })  # fmt: skip
-        s["billing_groups"] = pd.DataFrame({
-            "billing_group_id": pd.array(bg_ids.to_pylist(), dtype=_STR),
-            "billing_group_name": pd.array(bg_names, dtype=_STR),
-        })  # fmt: skip
-        emergency = rng.integers(10**18, 2 * 10**18, size=n)
-        has_emergency = (country_a == _US_IDX) & (ntype_a == 0)
-        refs = rng.integers(1000, 9999, size=n)
-        s["phone_numbers"] = pd.DataFrame({
-            "phone_number": _strings(_numbers(nums_a)),
-            "status": pd.array(list(status), dtype=_STR),
-            "country_code": _codes(country_a, _COUNTRY_DT),
-            "number_type": _codes(ntype_a, _cat(("local", "toll_free", "mobile"))),
-            "connection_id": conn_ids[num_conn],
-            "connection_name": _codes(num_conn, s["conn_name_dt"]),
-            "billing_group_id": _codes(num_bg, s["bg_id_dt"]),
-            "tags": pd.array(num_tags, dtype=_STR),
-            "customer_reference": pd.array(
-                [f"crm-{r}" if r % 3 else "" for r in refs], dtype=_STR),
-            "emergency_address_id": pd.array(
-                [str(e) if h else "" for e, h in zip(emergency, has_emergency, strict=True)],
-                dtype=_STR),
-            "usage_payment_method": _codes(
-                (rng.random(n) < 0.2).astype(int), _cat(("pay-per-minute", "channel"))),
-            "created_at": _timestamps(created),
-        }).sort_values("created_at", ignore_index=True)  # fmt: skip
-        s["sim_cards"] = pd.DataFrame({
-            "sim_card_id": pd.array(sim_ids.to_pylist(), dtype=_STR),
-            "sim_group_id": _codes(sim_group, s["sim_group_id_dt"]).astype(_STR),
-            "sim_group_name": _codes(sim_group, s["sim_group_name_dt"]).astype(_STR),
-            "imsi": pd.array(imsi, dtype=_STR),
-            "phone_number": _strings(_numbers(np.array(sim_nums))),
-        })  # fmt: skip
-        s["imsi_list"], s["sim_nums"] = imsi, sim_nums
-
-        # Sender pools per country: the account's active numbers there, else its US ones.
-        for name, mask in (("pool_any", s["num_active"]),
-                           ("pool_voice_out", s["num_active"] & (ntype_a != 1))):  # fmt: skip
-            flat, start, count = [], [], []
-            for c in range(_NC):
-                idx = np.nonzero(mask & (country_a == c))[0]
-                if not len(idx):
-                    idx = np.nonzero(mask & (country_a == _US_IDX))[0]
-                start.append(len(flat))
-                count.append(len(idx))
-                flat.extend(idx.tolist())
-            s[name] = (np.array(flat), np.array(start), np.array(count))
-        return s
-
-    def _pick_number(self, rng: np.random.Generator, pool: str, country: np.ndarray) -> np.ndarray:
-        flat, start, count = self._tables()[pool]
-        return flat[_within(rng, start[country], count[country])]
-
-    # ------------------------------------------------------------------ randomness and volume
-    def _rng(self, stream: int, day: dt.date | None) -> np.random.Generator:
-        ordinal = 0 if day is None else day.toordinal()
-        return np.random.default_rng(
-            np.random.SeedSequence([self.seed, self._key_hash, stream, ordinal])
-        )
-
-    def _mean(self, base: float, day: dt.date | None) -> float:
-        """Expected rows of a day: base x scale x weekday x a slow (two-year) swell."""
-        if day is None:
-            return 0.0
-        week = 7 / (5 + 2 * _WEEKEND)  # so a whole week averages ``base`` per day
-        weekday = week * (_WEEKEND if day.weekday() >= 5 else 1.0)
-        trend = 1 + 0.15 * np.sin(2 * np.pi * (day.toordinal() + self._trend_phase) / 730)
-        return base * self.scale * weekday * trend
-
-    def _remote(self, rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
-        """Random landline or mobile numbers (as integers) in the given countries."""
-        base, span, start, count = _REMOTE_PLANS
-        plan = _within(rng, start[country], count[country])
-        return base[plan] + (rng.random(len(plan)) * span[plan]).astype(np.int64)
-
     # ------------------------------------------------------------------ cache
-    def _part(self, name: str, day: dt.date | None) -> pd.DataFrame:
-        """The table ``name`` of one day, from the cache or built (``None``: empty schema)."""
-        if day is None:
-            with self._lock:
-                if name in self._empties:
-                    return self._empties[name]
-            built = getattr(self, _BUILDERS[name])(None)
-            with self._lock:
-                self._empties.update(built)
-            return built[name]
-        key = (name, day)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-            bkey = (_BUILDERS[name], day)
-            build_lock = self._building.setdefault(bkey, threading.Lock())
-        # One builder per (builder, day) at a time; others wait and then read the cache.
-        with build_lock:
-            with self._lock:
-                if key in self._cache:
-                    self._cache.move_to_end(key)
-                    return self._cache[key]
-            built: dict[str, pd.DataFrame] = getattr(self, _BUILDERS[name])(day)
-            with self._lock:
-                self.generated += 1
-                seen: set[int] = set()
-                for bname, frame in built.items():
-                    # A table stored under two names (calls is _calls_all on whole days)
-                    # is counted once.
-                    self._store((bname, day), frame, counted=id(frame) in seen)
-                    seen.add(id(frame))
-                self._evict(keep={(b, day) for b in built})
-                self._building.pop(bkey, None)
-        log.debug("generated %s of %s (%d rows)", _BUILDERS[name], day, len(built[name]))
-        return built[name]
+    def table(self, name: str, day: dt.date | None) -> pd.DataFrame:
+        """The table ``name`` of one UTC day, cached or generated (``None``: its empty schema).
 
-    def _store(self, key: tuple[str, dt.date], frame: pd.DataFrame, counted: bool) -> None:
-        if key in self._cache:
-            del self._cache[key]
-            self._cache_bytes -= self._sizes.pop(key)
-        nbytes = 0 if counted else int(frame.memory_usage(index=False, deep=False).sum())
-        self._cache[key] = frame
-        self._sizes[key] = nbytes
-        self._cache_bytes += nbytes
+        The frame is shared with the cache: copy it before changing it.
+        """
+        builder = BUILDERS[name]
+        return self._days.get(name, day, builder.__name__, lambda d: builder(self, d))
 
-    def _evict(self, keep: set[tuple[str, dt.date]]) -> None:
-        while self._cache_bytes > self.max_cache_bytes:
-            oldest = next((k for k in self._cache if k not in keep), None)
-            if oldest is None:
-                break
-            del self._cache[oldest]
-            self._cache_bytes -= self._sizes.pop(oldest)
+    @property
+    def generated(self) -> int:
+        """Day builds run so far (an observable for tests and logs)."""
+        return self._days.generated
+
+    @property
+    def max_cache_bytes(self) -> int:
+        """Bytes of day tables kept in memory (least recently used are dropped first)."""
+        return self._days.max_bytes
+
+    @max_cache_bytes.setter
+    def max_cache_bytes(self, value: int) -> None:
+        self._days.max_bytes = int(value)
 
     def cache_info(self) -> dict[str, int]:
         """Cache occupancy: ``{"tables": ..., "bytes": ..., "generated": ...}``.
@@ -885,9 +234,7 @@ class Ledger:
         >>> Ledger(1, "K", days=3).cache_info()["tables"]
         0
         """
-        with self._lock:
-            return {"tables": len(self._cache), "bytes": self._cache_bytes,
-                    "generated": self.generated}  # fmt: skip
+        return self._days.info()
 
     # ------------------------------------------------------------------ windows
     def _bounds(self, start: Any, end: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -900,13 +247,13 @@ class Ledger:
     def _window(self, kind: str, start: Any, end: Any) -> pd.DataFrame:
         lo, hi = self._bounds(start, end)
         if lo > hi:
-            return self._part(kind, None).copy()
-        lo_us, hi_us = _us(lo), _us(hi)
+            return self.table(kind, None).copy()
+        lo_us, hi_us = timestamp_us(lo), timestamp_us(hi)
         col = _TIME_COLUMN[kind]
         frames = []
         day = lo.date()
         while day <= hi.date():
-            frame = self._part(kind, day)
+            frame = self.table(kind, day)
             values = frame[col].array.asi8 // 1000
             a = int(np.searchsorted(values, lo_us, side="left"))
             b = int(np.searchsorted(values, hi_us, side="right"))
@@ -914,7 +261,7 @@ class Ledger:
                 frames.append(frame.iloc[a:b])
             day += dt.timedelta(days=1)
         if not frames:
-            return self._part(kind, None).copy()
+            return self.table(kind, None).copy()
         return pd.concat(frames, ignore_index=True)  # a new frame: the cache stays untouched
 
     def messages(self, start: Any, end: Any) -> pd.DataFrame:
@@ -1013,7 +360,7 @@ class Ledger:
         >>> Ledger(1, "OTHER", days=1, until=datetime.date(2025, 1, 31)).locate(first) is None
         True
         """
-        decoded = self._ids.decode(event_id)
+        decoded = self.ids.decode(event_id)
         if decoded is None or decoded[0] not in _LOCATE:
             return None
         kind, ordinal, _, _ = decoded
@@ -1021,8 +368,8 @@ class Ledger:
         if day is None or not self.first_day <= day <= self.last_day:
             return None
         name, table = _LOCATE[kind]
-        column = "call_session_id" if kind == _K_CALL_SESSION else _ID_COLUMN[table]
-        frame = self._part(table, day)
+        column = "call_session_id" if kind == K_CALL_SESSION else _ID_COLUMN[table]
+        frame = self.table(table, day)
         hits = np.flatnonzero((frame[column] == event_id.lower()).to_numpy(dtype=bool))
         if not len(hits):
             return None
@@ -1046,29 +393,29 @@ class Ledger:
         >>> tree["parent_id"].iloc[0] is None, tree["record_type"].iloc[0]
         (True, 'callcontrol-cdrs')
         """
-        decoded = self._ids.decode(event_id)
+        decoded = self.ids.decode(event_id)
         if decoded is None:
             return None
         kind, ordinal, row, sub = decoded
-        in_session = kind in (_K_CALL_LEG, _K_CALL_SESSION, _K_SESSION_EVENT) or (
-            kind == _K_MESSAGE and sub > 0
+        in_session = kind in (K_CALL_LEG, K_CALL_SESSION, K_SESSION_EVENT) or (
+            kind == K_MESSAGE and sub > 0
         )
         if not in_session or not ordinal:
             return None
         day = dt.date.fromordinal(ordinal)
         if not self.first_day <= day <= self.last_day or self.locate(event_id) is None:
             return None
-        calls_all = self._part("_calls_all", day)
+        calls_all = self.table("_calls_all", day)
         call = calls_all.iloc[row]
         csid = call["call_session_id"]
-        events = self._part("session_events", day)
+        events = self.table("session_events", day)
         events = events[(events["call_session_id"] == csid).to_numpy(dtype=bool)]
-        linked = self._part("_linked_messages", day)
+        linked = self.table("_linked_messages", day)
         linked = linked[(linked["call_session_id"] == csid).to_numpy(dtype=bool)]
 
         nodes: list[dict[str, Any]] = [{
-            "id": call["call_leg_id"], "parent_id": None, "record_type": _ROOT_TYPE,
-            "product": _ROOT_TYPE, "event_name": _ROOT_TYPE, "created_at": call["start_time"],
+            "id": call["call_leg_id"], "parent_id": None, "record_type": ROOT_TYPE,
+            "product": ROOT_TYPE, "event_name": ROOT_TYPE, "created_at": call["start_time"],
             "cost_micro": int(call["cost_micro"]), "currency": call["currency"],
             "record": _record(call.to_dict()),
         }]  # fmt: skip
@@ -1098,429 +445,3 @@ class Ledger:
         tree["parent_id"] = tree["parent_id"].astype(object)
         tree.loc[0, "parent_id"] = None
         return tree
-
-    # ------------------------------------------------------------------ builders
-    def _message_frame(self, cols: dict[str, Any]) -> pd.DataFrame:
-        t = self._tables()
-        profile = cols["profile"]
-        out = cols["outbound"]
-        frame = pd.DataFrame({
-            "id": _strings(cols["id"]),
-            "created_at": _timestamps(cols["created_us"]),
-            "direction": _codes(out.astype(int), _DIRECTION_DT),
-            "message_type": _codes(cols["mms"].astype(int), _MESSAGE_TYPE_DT),
-            "status": _codes(cols["status"], _MESSAGE_STATUS_DT),
-            "cli": _strings(cols["cli"]),
-            "cld": _strings(cols["cld"]),
-            "country_code": _codes(cols["country"], _COUNTRY_DT),
-            "profile_id": _codes(profile, t["profile_id_dt"]),
-            "profile_name": _codes(profile, t["profile_name_dt"]),
-            "tags": _codes(t["profile_tag_code"][profile], t["tags_dt"]),
-            "tn_type": _codes(cols["tn"], _MESSAGE_TN_DT),
-            "parts": cols["parts"].astype(np.int64),
-            "rate_micro": cols["rate"].astype(np.int64),
-            "cost_micro": (cols["rate"] * cols["parts"]).astype(np.int64),
-            "carrier_fee_micro": cols["fee"].astype(np.int64),
-            "currency": _codes(_C.currency_code[cols["country"]], _CURRENCY_DT),
-            "call_session_id": _strings(cols["call_session_id"]),
-        })  # fmt: skip
-        if "parent_id" in cols:
-            frame["parent_id"] = _strings(cols["parent_id"])
-        return frame
-
-    def _message_prices(self, rng: np.random.Generator, country: np.ndarray, outbound: np.ndarray,
-                        mms: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
-        """Status, parts, rate and carrier fee of messages (the money rules in one place)."""
-        n = len(country)
-        r = _C.rates
-        status = np.where(outbound, rng.choice(len(_MESSAGE_STATUS), size=n, p=_OUTBOUND_STATUS_P),
-                          _MESSAGE_STATUS.index("RECEIVED"))  # fmt: skip
-        parts = np.where(mms, 1, rng.choice([1, 2, 3, 4], size=n, p=[0.78, 0.16, 0.04, 0.02]))
-        rate = np.where(mms, np.where(outbound, r["mms_out"][country], r["mms_in"][country]),
-                        np.where(outbound, r["sms_out"][country], r["sms_in"][country]))
-        fee_rate = np.where(mms, r["carrier_mms"][country], r["carrier_sms"][country])
-        fee = np.where(outbound, fee_rate * parts, 0)
-        return {"status": status, "parts": parts, "rate": rate, "fee": fee}
-
-    def _build_messages(self, day: dt.date | None) -> dict[str, pd.DataFrame]:
-        rng = self._rng(_S_MESSAGES, day)
-        t = self._tables()
-        mean = self._mean(_BASE["messages"], day)
-        n_base = int(rng.poisson(mean))
-        # The campaign day: extra outbound marketing traffic, blasted in the afternoon (UTC).
-        extra = (_SPIKE_FACTOR - 1) * mean * _OUTBOUND_MESSAGE_SHARE if day == self.spike_day else 0
-        n_camp = int(rng.poisson(extra))
-        n = n_base + n_camp
-        campaign_hours = np.zeros(24)
-        campaign_hours[14:19] = 1 / 5
-        ts = np.concatenate([_times(rng, day, n_base), _times(rng, day, n_camp, campaign_hours)])
-        campaign = np.arange(n) >= n_base
-        outbound = campaign | (rng.random(n) < _OUTBOUND_MESSAGE_SHARE)
-        country = np.where(campaign, _US_IDX, rng.choice(_NC, size=n, p=_C.weight))
-        profile = np.where(campaign, 0, rng.choice(4, size=n, p=t["profile_p"]))
-        mms_ok = _C.rates["mms_out"][country] >= 0
-        mms = mms_ok & (rng.random(n) < np.where(campaign, 0.3, 0.08))
-        # Short codes: US alerts and one-time codes, outbound only.
-        sc = outbound & ~mms & (country == _US_IDX) & (profile % 2 == 1) & (rng.random(n) < 0.3)
-        own = self._pick_number(rng, "pool_any", country)
-        remote = self._remote(rng, country)
-        own_int = np.where(sc, t["short_code"], t["num_int"][own])
-        tn = np.where(sc, 2, np.where(t["num_type"][own] == 1, 1, 0))
-        prices = self._message_prices(rng, country, outbound, mms)
-
-        order = _sorted_unique(ts)
-        ordinal = 0 if day is None else day.toordinal()
-        cols: dict[str, Any] = {k: v[order] for k, v in prices.items()}
-        out, sc_o = outbound[order], sc[order]
-        cli = np.where(out, own_int[order], remote[order])
-        cld = np.where(out, remote[order], own_int[order])
-        cols.update(
-            id=self._ids.encode(_K_MESSAGE, ordinal, np.arange(len(order))),
-            created_us=ts[order], outbound=out, mms=mms[order], country=country[order],
-            profile=profile[order], tn=tn[order], cli=_numbers(cli, ~(sc_o & out)),
-            cld=_numbers(cld), call_session_id=_blank(len(order)),
-        )  # fmt: skip
-        frame = self._message_frame(cols)
-        linked = self._part("_linked_messages", day).drop(columns="parent_id")
-        if len(linked):
-            frame = _sort_frame(pd.concat([frame, linked], ignore_index=True), "created_at", "id")
-        keep = frame["created_at"].array.asi8 // 1000 <= self._now_us
-        return {"messages": frame if keep.all() else frame[keep].reset_index(drop=True)}
-
-    def _build_calls(self, day: dt.date | None) -> dict[str, pd.DataFrame]:
-        rng = self._rng(_S_CALLS, day)
-        t = self._tables()
-        n = int(rng.poisson(self._mean(_BASE["calls"], day)))
-        start = np.sort(_times(rng, day, n))
-        start = start[_sorted_unique(start)]
-        n = len(start)
-        inbound = rng.random(n) < 0.45
-        country = rng.choice(_NC, size=n, p=_C.weight)
-        own = np.where(inbound, self._pick_number(rng, "pool_any", country),
-                       self._pick_number(rng, "pool_voice_out", country))  # fmt: skip
-        remote = self._remote(rng, country)
-        toll_free = t["num_type"][own] == 1
-        status = rng.choice(3, size=n, p=[0.84, 0.13, 0.03])
-        answered = status == 0
-        pdd_ms = np.clip(rng.lognormal(np.log(1400), 0.45, n), 150, 12000).astype(np.int64)
-        ring_us = np.where(answered, rng.integers(2 * _US, 20 * _US, n),
-                           np.where(status == 1, rng.integers(8 * _US, 45 * _US, n),
-                                    rng.integers(0, 3 * _US, n)))  # fmt: skip
-        length_us = np.clip(rng.lognormal(np.log(95 * _US), 1.0, n), _US, 4 * _HOUR_US)
-        length_us = length_us.astype(np.int64)
-        connect = start + pdd_ms * 1000 + ring_us
-        answer = np.where(answered, connect, _NAT)
-        end = np.where(answered, connect + length_us, connect)
-        duration = np.where(answered, -(-length_us // _US), 0)
-        billable = -(-duration // 60) * 60
-        r = _C.rates
-        inbound_rate = np.where(toll_free, r["voice_tf"][country], r["voice_in"][country])
-        rate = np.where(inbound, inbound_rate, r["voice_out"][country])
-        cost = rate * (billable // 60)
-        cause = np.select(
-            [status == 0, status == 1],
-            [0, rng.choice([1, 2, 3], size=n, p=[0.25, 0.3, 0.45])],
-            rng.choice([5, 6, 7, 8], size=n, p=[0.35, 0.3, 0.2, 0.15]),
-        )
-        mos = np.where(answered, np.round(np.clip(rng.normal(4.25, 0.25, n), 1.0, 4.5), 2), np.nan)
-        # Which answered calls grow a session tree (see _build_sessions). Trees live within
-        # their call's UTC day, so a call answered after midnight grows none.
-        tree = answered & (rng.random(n) < 0.15) & (answer < _day_us(day) + _DAY_US)
-        rec = tree & (rng.random(n) < 0.55)
-        ai = tree & (rng.random(n) < 0.45)
-        n_msgs = np.where(tree, rng.choice(3, size=n, p=[0.6, 0.3, 0.1]), 0)
-        rec |= tree & ~ai & (n_msgs == 0)
-        info = pd.DataFrame({
-            "rec": rec, "trans": rec & (rng.random(n) < 0.5), "ai": ai,
-            "n_inf": np.where(ai, np.minimum(1 + rng.poisson(4, n), 20), 0),
-            "ai_msg": ai & (rng.random(n) < 0.25), "n_msgs": n_msgs,
-            "we_hang": answered & (rng.random(n) < 0.5),
-            "own": own, "remote": remote, "country": country, "inbound": inbound,
-            "start": start, "answer": answer, "end": end,
-        })  # fmt: skip
-
-        ordinal = 0 if day is None else day.toordinal()
-        rows = np.arange(n)
-        conn = t["num_conn"][own]
-        own_str, remote_str = _numbers(t["num_int"][own]), _numbers(remote)
-        calls = pd.DataFrame({
-            "call_leg_id": _strings(self._ids.encode(_K_CALL_LEG, ordinal, rows)),
-            "call_session_id": _strings(self._ids.encode(_K_CALL_SESSION, ordinal, rows)),
-            "start_time": _timestamps(start),
-            "answer_time": _timestamps(answer),
-            "end_time": _timestamps(end),
-            "direction": _codes((~inbound).astype(int), _DIRECTION_DT),
-            "cli": _strings(pc.if_else(pa.array(inbound), remote_str, own_str)),
-            "cld": _strings(pc.if_else(pa.array(inbound), own_str, remote_str)),
-            "country_code": _codes(country, _COUNTRY_DT),
-            "connection_id": t["conn_ids"][conn],
-            "connection_name": _codes(conn, t["conn_name_dt"]),
-            "product": _codes(t["conn_product"][conn], _PRODUCT_DT),
-            "tags": _codes(t["num_tag_code"][own], t["tags_dt"]),
-            "billing_group_id": _codes(t["num_bg"][own], t["bg_id_dt"]),
-            "billing_group_name": _codes(t["num_bg"][own], t["bg_name_dt"]),
-            "tn_type": _codes(toll_free.astype(int), _CALL_TN_DT),
-            "status": _codes(status, _CALL_STATUS_DT),
-            "hangup_cause": _codes(cause, _HANGUP_DT),
-            "duration_sec": duration.astype(np.int64),
-            "billable_sec": billable.astype(np.int64),
-            "rate_micro": rate.astype(np.int64),
-            "cost_micro": cost.astype(np.int64),
-            "currency": _codes(_C.currency_code[country], _CURRENCY_DT),
-            "sip_call_id": _strings(self._ids.encode(_K_SIP, ordinal, rows)),
-            "mos": mos.astype(np.float64),
-            "pdd_ms": pdd_ms,
-        })  # fmt: skip
-        # A call has a record once it has ended; a call still going at ``now`` has none yet.
-        done = end <= self._now_us
-        visible = calls if done.all() else calls[done].reset_index(drop=True)
-        return {"_calls_all": calls, "calls": visible, "_call_info": info}
-
-    def _build_sessions(self, day: dt.date | None) -> dict[str, pd.DataFrame]:
-        """Session trees of a day's calls: children in session_events, messages aside.
-
-        Every child happens within its call's UTC day (clamped to its end), so a day's
-        trees live in that day's partitions. Slots (the id's ``sub``): 1 recording,
-        2 its transcription, 3 AI assistant, 4 a message the assistant sent (child of its
-        last inference), 5-6 messages sent during the call, 10+ inference calls.
-        """
-        rng = self._rng(_S_SESSIONS, day)
-        t = self._tables()
-        calls = self._part("_calls_all", day)
-        info = self._part("_call_info", day)
-        n = len(calls)
-        ordinal = 0 if day is None else day.toordinal()
-        day_end = _day_us(day) + _DAY_US - 1
-        answer, end = info["answer"].to_numpy(), info["end"].to_numpy()
-        duration = calls["duration_sec"].to_numpy()
-        cur = _C.currency_code[info["country"].to_numpy()]
-        minutes = -(-duration // 60)
-
-        def draw(lo: float, hi: float) -> np.ndarray:
-            return rng.integers(int(lo * _US), int(hi * _US), size=n)
-
-        rec_at = np.minimum(end, day_end)
-        trans_at = np.minimum(rec_at + draw(5, 90), day_end)
-        ai_at = np.minimum(np.minimum(answer + draw(0.2, 2), end), day_end)
-        model = rng.choice(len(_MODELS), size=n)
-        msg_at = [np.minimum(answer + (rng.random(n) * (end - answer)).astype(np.int64), day_end)
-                  for _ in range(2)]  # fmt: skip
-
-        # Event nodes: (rows, slot, parent slot, type code, created, cost, duration, tokens)
-        nodes: list[tuple[np.ndarray, ...]] = []
-        rec = np.flatnonzero(info["rec"].to_numpy())
-        nodes.append((rec, np.full(len(rec), 1), np.zeros(len(rec), int), np.full(len(rec), 0),
-                      rec_at[rec], _SESSION_RATE_MICRO[cur[rec], 0] * minutes[rec],
-                      duration[rec], np.full(len(rec), -1)))  # fmt: skip
-        tr = np.flatnonzero(info["trans"].to_numpy())
-        nodes.append((tr, np.full(len(tr), 2), np.full(len(tr), 1), np.full(len(tr), 1),
-                      trans_at[tr], _SESSION_RATE_MICRO[cur[tr], 1] * minutes[tr],
-                      duration[tr], np.full(len(tr), -1)))  # fmt: skip
-        ai = np.flatnonzero(info["ai"].to_numpy())
-        ai_sec = np.maximum(1, -(-(end[ai] - ai_at[ai]) // _US))
-        nodes.append((ai, np.full(len(ai), 3), np.zeros(len(ai), int), np.full(len(ai), 2),
-                      ai_at[ai], _SESSION_RATE_MICRO[cur[ai], 2] * -(-ai_sec // 60),
-                      ai_sec, np.full(len(ai), -1)))  # fmt: skip
-        n_inf = info["n_inf"].to_numpy()
-        inf = np.repeat(ai, n_inf[ai])
-        k = np.arange(len(inf)) - np.repeat(np.cumsum(n_inf[ai]) - n_inf[ai], n_inf[ai])
-        span = end[inf] - ai_at[inf]
-        inf_at = np.minimum(ai_at[inf] + span * (k + 1) // (n_inf[inf] + 1), day_end)
-        tokens = np.clip(rng.lognormal(np.log(700), 0.6, len(inf)), 50, 8000).astype(np.int64)
-        nodes.append((inf, 10 + k, np.full(len(inf), 3), np.full(len(inf), 3), inf_at,
-                      tokens * _MODEL_RATE[model[inf]], np.full(len(inf), -1), tokens))  # fmt: skip
-
-        rows = np.concatenate([x[0] for x in nodes]).astype(np.int64)
-        slot, parent = (np.concatenate([x[i] for x in nodes]) for i in (1, 2))
-        rtype, created, cost, dur, tok = (np.concatenate([x[i] for x in nodes])
-                                          for i in range(3, 8))  # fmt: skip
-        ids = self._ids.encode(_K_SESSION_EVENT, ordinal, rows, slot)
-        parent_ids = pc.if_else(
-            pa.array(parent == 0),
-            pa.array(calls["call_leg_id"].array).take(pa.array(rows)),
-            self._ids.encode(_K_SESSION_EVENT, ordinal, rows, np.maximum(parent, 1)),
-        )
-        is_inf = rtype == 3
-        events = pd.DataFrame({
-            "id": _strings(ids),
-            "call_session_id": calls["call_session_id"].take(rows).array,
-            "parent_id": _strings(parent_ids),
-            "record_type": _codes(rtype, _SESSION_TYPE_DT),
-            "product": _codes(rtype, _SESSION_TYPE_DT),
-            "event_name": _codes(rtype, _SESSION_TYPE_DT),
-            "created_at": _timestamps(created),
-            "cost_micro": cost.astype(np.int64),
-            "currency": _codes(cur[rows], _CURRENCY_DT),
-            "duration_sec": pd.arrays.IntegerArray(np.maximum(dur, 0).astype(np.int64), dur < 0),
-            "tokens": pd.arrays.IntegerArray(np.maximum(tok, 0).astype(np.int64), tok < 0),
-            "model": _codes(np.where(is_inf, model[rows], -1), _MODEL_DT),
-        })  # fmt: skip
-
-        # Messages sent during the call, to the other party, from the account's number.
-        n_msgs = info["n_msgs"].to_numpy()
-        direct = [np.flatnonzero(n_msgs > j) for j in range(2)]
-        tool = np.flatnonzero(info["ai_msg"].to_numpy())
-        last_inf = ai_at[tool] + (end[tool] - ai_at[tool]) * n_inf[tool] // (n_inf[tool] + 1)
-        tool_at = np.minimum(np.minimum(last_inf + rng.integers(300_000, 2 * _US, len(tool)),
-                                        end[tool]), day_end)  # fmt: skip
-        m_rows = np.concatenate([direct[0], direct[1], tool]).astype(np.int64)
-        m_slot = np.concatenate([np.full(len(direct[0]), 5), np.full(len(direct[1]), 6),
-                                 np.full(len(tool), 4)])  # fmt: skip
-        m_at = np.concatenate([msg_at[0][direct[0]], msg_at[1][direct[1]], tool_at])
-        m_parent_slot = np.concatenate([np.zeros(len(direct[0]) + len(direct[1]), int),
-                                        9 + n_inf[tool]])  # fmt: skip
-        m_country = info["country"].to_numpy()[m_rows]
-        m = len(m_rows)
-        own = info["own"].to_numpy()[m_rows]
-        prices = self._message_prices(rng, m_country, np.ones(m, bool), np.zeros(m, bool))
-        linked = self._message_frame({
-            **prices,
-            "id": self._ids.encode(_K_MESSAGE, ordinal, m_rows, m_slot),
-            "created_us": m_at, "outbound": np.ones(m, bool), "mms": np.zeros(m, bool),
-            "country": m_country, "profile": np.full(m, 2),  # the Support profile
-            "tn": np.where(t["num_type"][own] == 1, 1, 0),
-            "cli": _numbers(t["num_int"][own]),
-            "cld": _numbers(info["remote"].to_numpy()[m_rows]),
-            "call_session_id": pa.array(calls["call_session_id"].array).take(pa.array(m_rows)),
-            "parent_id": pc.if_else(
-                pa.array(m_parent_slot == 0),
-                pa.array(calls["call_leg_id"].array).take(pa.array(m_rows)),
-                self._ids.encode(_K_SESSION_EVENT, ordinal, m_rows, np.maximum(m_parent_slot, 1)),
-            ),
-        })  # fmt: skip
-
-        # Only calls that have ended have a tree; nothing after ``now``.
-        done = end <= self._now_us
-        out = {}
-        for name, frame, call_rows in (("session_events", events, rows),
-                                       ("_linked_messages", linked, m_rows)):  # fmt: skip
-            keep = done[call_rows] & (frame["created_at"].array.asi8 // 1000 <= self._now_us)
-            out[name] = _sort_frame(frame[keep], "created_at", "id")
-        return out
-
-    def _build_events(self, day: dt.date | None) -> dict[str, pd.DataFrame]:
-        """Call Control events of the calls that *started* on ``day`` (any timestamp)."""
-        rng = self._rng(_S_EVENTS, day)
-        t = self._tables()
-        calls = self._part("_calls_all", day)
-        info = self._part("_call_info", day)
-        n = len(calls)
-        start, answer, end = (info[c].to_numpy() for c in ("start", "answer", "end"))
-        inbound = info["inbound"].to_numpy()
-        answered = answer != _NAT
-
-        def ms(lo: int, hi: int) -> np.ndarray:
-            return rng.integers(lo * 1000, hi * 1000, size=n)
-
-        rec, ai = info["rec"].to_numpy(), info["ai"].to_numpy()
-        slots = [  # (who has the slot, when) in _CALL_EVENT_SLOTS order
-            (~inbound, start),
-            (np.ones(n, bool), start + np.where(inbound, 0, ms(15, 60))),
-            (inbound & answered, answer - ms(20, 300)),
-            (answered, answer + ms(5, 40)),
-            (ai, np.minimum(answer + ms(200, 1000), end)),
-            (rec, np.minimum(answer + ms(100, 1500), end)),
-            (info["we_hang"].to_numpy(), np.maximum(end - ms(5, 50), answer)),
-            (np.ones(n, bool), end),
-            (rec, end + ms(1000, 4000)),
-        ]
-        rows = np.concatenate([np.flatnonzero(has) for has, _ in slots]).astype(np.int64)
-        slot = np.concatenate([np.full(int(has.sum()), i) for i, (has, _) in enumerate(slots)])
-        when = np.concatenate([at[has] for has, at in slots])
-        failed = rng.random(len(rows)) < 0.01
-        ordinal = 0 if day is None else day.toordinal()
-        conn = t["num_conn"][info["own"].to_numpy()[rows]]
-        ev = pd.DataFrame({
-            "event_id": _strings(self._ids.encode(_K_CALL_EVENT, ordinal, rows, slot)),
-            "call_leg_id": calls["call_leg_id"].take(rows).array,
-            "call_session_id": calls["call_session_id"].take(rows).array,
-            "event_timestamp": _timestamps(when),
-            "name": _codes(slot, _EVENT_NAME_DT),
-            "type": _codes(np.array([_EVENT_TYPE_DT.categories.get_loc(s[1])
-                                     for s in _CALL_EVENT_SLOTS])[slot], _EVENT_TYPE_DT),
-            "connection_id": t["conn_ids"][conn],
-            "application_name": _codes(conn, t["conn_name_dt"]),
-            "product": _codes(t["conn_product"][conn], _PRODUCT_DT),
-            "from": calls["cli"].take(rows).array,
-            "to": calls["cld"].take(rows).array,
-            "failed": failed,
-            "status": _codes(np.array([_EVENT_STATUS_DT.categories.get_loc(s[2])
-                                       for s in _CALL_EVENT_SLOTS])[slot], _EVENT_STATUS_DT),
-            "outbound_voice_profile_id": _codes(t["conn_ovp_code"][conn], t["ovp_dt"]),
-        })  # fmt: skip
-        return {"_events": _sort_frame(ev, "event_timestamp", "event_id")}
-
-    def _build_call_events(self, day: dt.date | None) -> dict[str, pd.DataFrame]:
-        """Events stamped on ``day``: from that day's calls and the day before's (a call
-        that crosses midnight hangs up on the next day)."""
-        if day is None:
-            return {"call_events": self._part("_events", None)}
-        lo, hi = _day_us(day), min(_day_us(day) + _DAY_US - 1, self._now_us)
-        parts = []
-        for d in (day - dt.timedelta(days=1), day):
-            if d < self.first_day:
-                continue
-            frame = self._part("_events", d)
-            values = frame["event_timestamp"].array.asi8 // 1000
-            parts.append(frame[(values >= lo) & (values <= hi)])
-        frame = pd.concat(parts, ignore_index=True)
-        return {"call_events": _sort_frame(frame, "event_timestamp", "event_id")}
-
-    def _build_wireless(self, day: dt.date | None) -> dict[str, pd.DataFrame]:
-        rng = self._rng(_S_WIRELESS, day)
-        t = self._tables()
-        n = int(rng.poisson(self._mean(_BASE["wireless"], day)))
-        ts = np.sort(_times(rng, day, n))
-        ts = ts[_sorted_unique(ts)]
-        n = len(ts)
-        sim = rng.choice(len(t["sim_p"]), size=n, p=t["sim_p"])
-        country = rng.choice(_NC, size=n, p=_WIRELESS_P_A)
-        net = _within(rng, _NET_START_A[country], _NET_COUNT_A[country])
-        duration = np.round(np.clip(rng.lognormal(np.log(900), 1.0, n), 1, 86_400), 3)
-        down = np.clip(rng.lognormal(np.log(500), 1.3, n), 1, 5_000_000).astype(np.int64)
-        up = (down * rng.uniform(0.05, 0.4, n)).astype(np.int64)
-        rate = _C.rates["data_mb"][country]
-        # rate has 4 decimals (a multiple of 100 micro) and MB has 2: the product is exact.
-        cost = (rate // 100) * (up + down)
-        group = t["sim_group"][sim]
-        ordinal = 0 if day is None else day.toordinal()
-        frame = pd.DataFrame({
-            "id": _strings(self._ids.encode(_K_WIRELESS, ordinal, np.arange(n))),
-            "created_at": _timestamps(ts),
-            "sim_card_id": _codes(sim, t["sim_id_dt"]),
-            "sim_group_id": _codes(group, t["sim_group_id_dt"]),
-            "sim_group_name": _codes(group, t["sim_group_name_dt"]),
-            "imsi": _codes(sim, t["imsi_dt"]),
-            "mcc": _codes(_NET_MCC_CODE[net], _MCC_DT),
-            "mnc": _codes(_NET_MNC_CODE[net], _MNC_DT),
-            "phone_number": _codes(sim, t["sim_number_dt"]),
-            "duration_sec": duration.astype(np.float64),
-            "uplink_cmb": up,
-            "downlink_cmb": down,
-            "rate_micro": rate.astype(np.int64),
-            "cost_micro": cost.astype(np.int64),
-            "currency": _codes(_C.currency_code[country], _CURRENCY_DT),
-        })  # fmt: skip
-        keep = ts <= self._now_us
-        return {"wireless": frame if keep.all() else frame[keep].reset_index(drop=True)}
-
-    def _build_lookups(self, day: dt.date | None) -> dict[str, pd.DataFrame]:
-        rng = self._rng(_S_LOOKUPS, day)
-        n = int(rng.poisson(self._mean(_BASE["lookups"], day)))
-        ts = np.sort(_times(rng, day, n))
-        ts = ts[_sorted_unique(ts)]
-        n = len(ts)
-        kind = rng.choice(len(_LOOKUPS), size=n, p=_LOOKUP_P)
-        country = rng.choice(_NC, size=n, p=_C.weight)
-        ordinal = 0 if day is None else day.toordinal()
-        frame = pd.DataFrame({
-            "id": _strings(self._ids.encode(_K_LOOKUP, ordinal, np.arange(n))),
-            "created_at": _timestamps(ts),
-            "lookup_type": _codes(kind, _LOOKUP_DT),
-            "phone_number": _strings(_numbers(self._remote(rng, country))),
-            "cost_micro": _LOOKUP_COST[kind].astype(np.int64),
-            "currency": _codes(np.zeros(n, int), _CURRENCY_DT),
-            "user_id": _codes(np.zeros(n, int), _cat([self.user_id])),
-        })  # fmt: skip
-        keep = ts <= self._now_us
-        return {"lookups": frame if keep.all() else frame[keep].reset_index(drop=True)}
