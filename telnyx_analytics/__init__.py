@@ -12,7 +12,7 @@ money, categories), summarise costs exactly and plot them.
 10
 """
 
-from . import plot, reports
+from . import lake, plot, reports
 from ._client import Client, configure
 from .analysis import (
     convert,
@@ -44,6 +44,7 @@ from .errors import (
     UnexpectedResponseError,
     UnprocessableEntityError,
 )
+from .lake import sync
 from .records import (
     call_events,
     cdr_report_fields,
@@ -92,6 +93,7 @@ __all__ = [
     "convert",
     "cost_by",
     "explain_anomaly",
+    "lake",
     "mdr_usage",
     "mdrs",
     "plot",
@@ -105,6 +107,7 @@ __all__ = [
     "session_totals",
     "spend_anomalies",
     "spend_summary",
+    "sync",
     "usage_breakdown",
     "wdrs",
 ]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import _dask
 from ._money import (
     INT64_MAX,
     MONEY,
@@ -280,6 +281,9 @@ def cost_by(
     >>> cost_by(out)[["cost", "count", "rows"]].astype(str).values.tolist()
     [['0.0245', '3', '2']]
     """
+    if _dask.is_dask(df):  # the same totals, reduced on the Dask workers
+        return _dask.cost_by(df, by, freq=freq, cost=cost, time=time, currency=currency,
+                             rates=rates, to=to)
     by_cols = _as_list(by)
     _require(df, cost, "cost")
     _require(df, currency, "currency")
@@ -521,6 +525,9 @@ def usage_breakdown(
     1           CA      2
     2        Other      2
     """
+    if _dask.is_dask(df):  # the same breakdown, reduced on the Dask workers
+        return _dask.usage_breakdown(df, dimension, metric, top=top, other=other, freq=freq,
+                                     time=time, currency=currency)
     if top < 1:
         raise ValueError(f"top={top!r}: must be a positive integer")
     _require(df, dimension, "dimension")
@@ -632,7 +639,7 @@ def spend_summary(
     >>> s[["product", "cost"]].astype(str).values.tolist()
     [['messaging', '0.004'], ['voice', '0.0125']]
     """
-    if isinstance(frames, pd.DataFrame):
+    if isinstance(frames, pd.DataFrame) or _dask.is_dask(frames):
         _require(frames, "product", "frames")
         out = cost_by(frames, "product", freq=freq, cost=_cost_column(frames), rates=rates,
                       to=to)

@@ -1,0 +1,135 @@
+"""The analysis functions on a Dask DataFrame: partial aggregates on the workers.
+
+Each partition (a day of the lake) is reduced *where it is* by the very pandas function
+the user would call, into a few rows per group: exact money totals and row counts. Only
+those partial aggregates travel to the client, never the rows; the same pandas function
+then combines them. Money stays exact all the way: the partial totals are exact
+micro-unit sums (``telnyx_analytics._money``), and so is their sum.
+
+Dask is optional (``pip install 'telnyx-analytics[dask]'``); nothing here imports it
+until a Dask frame or ``engine="dask"`` asks for it.
+
+>>> is_dask(object())
+False
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._money import UNIT, money_series, to_micros
+from .errors import TelnyxAnalyticsError
+
+INSTALL = "pip install 'telnyx-analytics[dask]'"
+#: A ``top`` larger than any number of values: the partial breakdowns lump nothing.
+_ALL = 2**62
+
+
+class DaskNotInstalledError(TelnyxAnalyticsError, ImportError):
+    """Dask was asked for but is not installed."""
+
+
+def dataframe_module() -> Any:
+    """``dask.dataframe``, or an error that says exactly what to install.
+
+    >>> dataframe_module().__name__
+    'dask.dataframe'
+    """
+    try:
+        return importlib.import_module("dask.dataframe")
+    except ImportError as exc:
+        raise DaskNotInstalledError(
+            f"engine='dask' needs Dask, which is not installed ({exc}); install it with: "
+            f"{INSTALL}") from None
+
+
+def is_dask(obj: Any) -> bool:
+    """Whether ``obj`` is a Dask DataFrame (checked without importing Dask)."""
+    return type(obj).__module__.startswith("dask") and hasattr(obj, "map_partitions")
+
+
+def read_days(files: Sequence[Path], meta: pd.DataFrame,
+              reader: Callable[[Path], pd.DataFrame]) -> Any:  # fmt: skip
+    """A Dask DataFrame with one partition per file, each read by ``reader`` on a worker."""
+    dd = dataframe_module()
+    if not files:
+        return dd.from_pandas(meta, npartitions=1)
+    return dd.from_map(reader, list(files), meta=meta, label="telnyx-lake")
+
+
+def _partials(ddf: Any, reduce: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    """``reduce`` run on every partition by the workers; the small results concatenated.
+
+    The concatenation is Dask's own (as ``ddf.compute()`` would stack the rows), so the
+    categories of a key column come out in the same order as in the whole frame.
+    """
+    meta = reduce(ddf._meta)
+    return ddf.map_partitions(reduce, meta=meta, enforce_metadata=False).compute()
+
+
+# -- cost_by ----------------------------------------------------------------------------------
+
+
+def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: str | None = None,
+            cost: Hashable = "cost", time: Hashable | None = None,
+            currency: Hashable = "currency", rates: Mapping[str, Any] | None = None,
+            to: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """:func:`telnyx_analytics.cost_by` of a Dask DataFrame (same arguments, same result)."""
+    from . import analysis
+
+    by_cols = [] if by is None else [by] if isinstance(by, str) or not isinstance(
+        by, Sequence) else list(by)  # fmt: skip
+
+    def reduce(part: pd.DataFrame) -> pd.DataFrame:
+        return analysis.cost_by(part, by_cols or None, freq=freq, cost=cost, time=time,
+                                currency=currency)  # fmt: skip
+
+    partials = _partials(df, reduce)
+    # Each partial row is already one (period, by, currency) group: group those again.
+    keys = (["period"] if freq is not None else []) + [c for c in by_cols if c != currency]
+    out = analysis.cost_by(partials, keys or None, cost="cost", currency=currency,
+                           rates=rates, to=to)  # fmt: skip
+    # That counted partial rows; the rows behind them are the sum of their counts, summed
+    # by the same exact machinery (a count as money: n units) so that the groups align.
+    as_money = partials.assign(cost=money_series(partials["count"].to_numpy(np.int64) * UNIT,
+                                                 partials.index))  # fmt: skip
+    ones = None if rates is None else {c: 1 for c in rates} | {str(to): 1}
+    counted = analysis.cost_by(as_money, keys or None, cost="cost", currency=currency,
+                               rates=ones, to=to)  # fmt: skip
+    out["count"] = to_micros(counted["cost"], "count")[0] // UNIT
+    return out
+
+
+# -- usage_breakdown --------------------------------------------------------------------------
+
+
+def usage_breakdown(df: Any, dimension: Hashable, metric: Hashable, *, top: int = 10,
+                    other: str = "Other", freq: str | None = None, time: Hashable | None = None,
+                    currency: Hashable = "currency") -> pd.DataFrame:  # fmt: skip
+    """:func:`telnyx_analytics.usage_breakdown` of a Dask DataFrame (same result).
+
+    Money and integer metrics are exact; a float metric is summed in another order than
+    in one pandas frame, so its totals agree to float rounding.
+    """
+    from . import analysis
+
+    if top < 1:
+        raise ValueError(f"top={top!r}: must be a positive integer")
+
+    def reduce(part: pd.DataFrame) -> pd.DataFrame:
+        # Every value kept (nothing lumped yet): the top values are chosen over the whole.
+        return analysis.usage_breakdown(part, dimension, metric, top=_ALL, other=other,
+                                        freq=freq, time=time,
+                                        currency=currency).drop(columns="share")  # fmt: skip
+
+    partials = _partials(df, reduce)
+    name = "count" if metric == "count" and metric not in df.columns else metric
+    return analysis.usage_breakdown(partials, dimension, name, top=top, other=other,
+                                    freq=freq, time="period" if freq else None,
+                                    currency="currency")  # fmt: skip
