@@ -58,9 +58,13 @@ def read_days(files: Sequence[Path], meta: pd.DataFrame,
               reader: Callable[[Path], pd.DataFrame]) -> Any:  # fmt: skip
     """A Dask DataFrame with one partition per file, each read by ``reader`` on a worker."""
     dd = dataframe_module()
-    if not files:
-        return dd.from_pandas(meta, npartitions=1)
-    return dd.from_map(reader, list(files), meta=meta, label="telnyx-lake")
+    import dask
+
+    # Keep the fetcher's string dtype: Dask would otherwise swap it for its own.
+    with dask.config.set({"dataframe.convert-string": False}):
+        if not files:
+            return dd.from_pandas(meta, npartitions=1)
+        return dd.from_map(reader, list(files), meta=meta, label="telnyx-lake")
 
 
 def _partials(ddf: Any, reduce: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:

@@ -574,6 +574,63 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- sync ---------------------------------------------------------------------------------
+
+
+def _add_sync(commands: Any) -> None:
+    p = commands.add_parser(
+        "sync",
+        help="keep a local Parquet lake of the account's records current",
+        description="Fetch the days of MDRs, CDRs and WDRs that the lake at DIR lacks or "
+        "that have not settled yet, and write them as Parquet (docs/large-accounts.md).",
+    )
+    p.add_argument("dir", metavar="DIR", help="the lake's directory (created if missing)")
+    p.add_argument("--kinds", default="mdrs,cdrs,wdrs",
+                   help="comma-separated kinds (default: %(default)s)")
+    p.add_argument("--start", help="first day, e.g. 2024-05-01 (default: the lake's first "
+                   "day, or 30 days ago)")
+    p.add_argument("--end", help="last day (included; default: now)")
+    p.add_argument("--rebuild-manifest", action="store_true",
+                   help="rebuild a damaged manifest from the day files, then sync")
+    p.add_argument("--base-url", default=None,
+                   help="API base URL (default: $TELNYX_BASE_URL, else Telnyx)")
+    p.add_argument("--api-key-env", metavar="NAME", default="TELNYX_API_KEY",
+                   help="environment variable holding the API key (default: %(default)s)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="a progress bar on stderr (default: when stderr is a terminal)")
+    p.set_defaults(run=_run_sync)
+
+
+def _run_sync(args: argparse.Namespace) -> int:
+    from . import Client, TelnyxAnalyticsError, lake
+
+    api_key = os.environ.get(args.api_key_env, "").strip()
+    if not api_key:
+        raise CommandError(
+            f"no API key: set the {args.api_key_env} environment variable to your Telnyx API key"
+        )
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        # No HTTP cache: the lake is the cache, and an unsettled day must be fetched afresh.
+        client = Client(api_key, args.base_url, cache=False, progress=progress)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    with client:
+        try:
+            if args.rebuild_manifest:
+                lake.rebuild_manifest(args.dir, client=client)
+            done = lake.sync(args.dir, args.kinds, args.start, args.end, client=client)
+        except TelnyxAnalyticsError as exc:
+            raise CommandError(str(exc)) from None
+        except (TypeError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+    counts = done["action"].value_counts()
+    print(f"synced {args.dir}: {int(done['rows'].sum()):,} rows in {len(done)} kind-days "
+          f"({', '.join(f'{counts.get(a, 0)} {a}' for a in ('written', 'unchanged', 'skipped'))}"
+          f"; {int(done['settled'].sum())} settled)")
+    return 0
+
+
 # -- cache --------------------------------------------------------------------------------
 
 
@@ -708,6 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_sandbox(commands)
     _add_export(commands)
+    _add_sync(commands)
     _add_cache(commands)
     return parser
 

@@ -475,6 +475,9 @@ def sync(
     if root.exists() and not root.is_dir():
         raise ValueError(f"path must be a directory (or not exist yet); {root} is a file")
     client = get_client(client)
+    if client.cache_path is not None:
+        log.warning("sync through a client with an HTTP cache: a day that has not settled "
+                    "may be answered from the cache; give sync a Client(cache=False)")
     account = client.account
     now = pd.Timestamp.now(tz="UTC")
     rows: list[dict[str, Any]] = []
@@ -482,6 +485,9 @@ def sync(
         manifest = _load_manifest(root)
         if manifest["account"] is None:
             manifest["account"] = account
+            # Claim the lake before any day file exists: files without a manifest would
+            # otherwise be what a sync killed during its first chunk leaves behind.
+            _save_manifest(root, manifest)
         elif manifest["account"] != account:
             raise LakeAccountError(
                 f"{root} holds the records of account {manifest['account']}, not of this "

@@ -1,0 +1,347 @@
+"""The local Parquet lake: tx.sync, tx.lake.read and the analysis on Dask (issue #14).
+
+Every test syncs from a real sandbox over a socket; the crash test kills a real sync
+process with SIGKILL. Days settle by the real clock, so the tests read which days are
+settled from the sync's own answer rather than assuming the hour of the day.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+import telnyx_analytics as tx
+from telnyx_analytics import _money, lake
+from telnyx_analytics.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = pd.Timestamp.now(tz="UTC").floor("D")
+
+
+def ago(days: int) -> str:
+    return str((TODAY - pd.Timedelta(days=days)).date())
+
+
+@pytest.fixture(scope="module")
+def small_sandbox():
+    """A small account over 10 days ending today (reports ready at once)."""
+    from telnyx_analytics.sandbox import serve
+
+    with serve(seed=5, days=10, scale=0.2, report_delay=0.05) as sb:
+        yield sb
+
+
+def client_of(sb, key: str = "KEY_lake_1") -> tx.Client:
+    return tx.Client(key, sb.base_url, cache=False, progress=False)
+
+
+@pytest.fixture(scope="module")
+def synced(small_sandbox, tmp_path_factory):
+    """A lake of all three kinds over the last 7 days, and the first sync's answer."""
+    path = tmp_path_factory.mktemp("lake")
+    done = tx.sync(path, start=ago(6), client=client_of(small_sandbox))
+    return path, done
+
+
+def test_round_trip_equals_the_live_fetch(small_sandbox, synced) -> None:
+    path, _ = synced
+    client = client_of(small_sandbox)
+    live = {"mdrs": tx.mdrs, "wdrs": tx.wdrs, "cdrs": tx.cdrs}
+    for kind, fetch in live.items():
+        back = tx.lake.read(path, kind, ago(4), ago(2))
+        assert len(back), kind
+        pd.testing.assert_frame_equal(back, fetch(ago(4), ago(2), client=client), obj=kind)
+
+
+def test_layout_manifest_and_money_as_micros(small_sandbox, synced) -> None:
+    path, done = synced
+    assert set(done["kind"]) == {"mdrs", "cdrs", "wdrs"}
+    assert (done.groupby("kind").size() == 7).all()  # one row per kind and day
+    assert set(done["action"]) == {"written"}
+    manifest = tx.lake._load_manifest(path)
+    assert manifest["account"] == client_of(small_sandbox).account  # a fingerprint, no key
+    day = ago(3)
+    entry = manifest["kinds"]["mdrs"][day]
+    file = path / "mdrs" / f"date={day}" / "part-0.parquet"
+    schema = pq.read_schema(file)
+    assert "cost_micros" in schema.names and "cost" not in schema.names
+    assert str(schema.field("cost_micros").type) == "int64"
+    assert entry["rows"] == pq.read_metadata(file).num_rows
+    assert entry["sha256"] == lake._sha256(file)
+    # Readable without this package, hive-partitioned: the date column comes from the path.
+    table = ds.dataset(path / "mdrs", format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == int(done.loc[done["kind"] == "mdrs", "rows"].sum())
+
+
+def test_pandas_dask_and_duckdb_totals_are_identical(synced) -> None:
+    path, _ = synced
+    frame = tx.lake.read(path, "mdrs")
+    micros, _ = _money.to_micros(frame["cost"], "cost")
+    by_pandas = pd.Series(micros).groupby(frame["currency"].astype(str).to_numpy()).sum()
+    sql = (f"SELECT currency, SUM(cost_micros)::BIGINT AS m FROM read_parquet("
+           f"'{path}/mdrs/*/*.parquet', hive_partitioning = true) GROUP BY currency")
+    by_duckdb = {c: m for c, m in duckdb.sql(sql).fetchall()}
+    ddf = tx.lake.read(path, "mdrs", engine="dask")
+    by_dask = tx.cost_by(ddf)  # the package's exact totals, reduced by Dask
+    dask_micros = dict(zip(by_dask["currency"].astype(str),
+                           _money.to_micros(by_dask["cost"], "cost")[0], strict=True))
+    assert by_pandas.to_dict() == by_duckdb == dask_micros
+    assert sum(by_duckdb.values()) > 0
+
+
+def test_rerun_requests_only_unsettled_days_and_changes_no_byte(small_sandbox, synced) -> None:
+    path, done = synced
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()}
+    seen = len(small_sandbox.requests)
+    again = tx.sync(path, start=ago(6), client=client_of(small_sandbox))
+    requests = small_sandbox.requests[seen:]
+    settled = done[done["settled"]]
+    unsettled = done[~done["settled"]]
+    skipped = again[again["action"] == "skipped"]
+    pairs = {(k, d) for k, d in skipped[["kind", "date"]].itertuples(index=False)}
+    assert pairs == {(k, d) for k, d in settled[["kind", "date"]].itertuples(index=False)}
+    assert set(again.loc[again["action"] != "skipped", "action"]) <= {"unchanged"}
+    # No request reaches back into a settled day: every MDR/WDR page asks for an
+    # unsettled day only, and there is no request at all when everything has settled.
+    first_open = {k: str(min(g["date"])) for k, g in unsettled.groupby("kind")}
+    for r in requests:
+        for kind, route in (("mdrs", "/reports/mdrs"), ("wdrs", "/reports/wdrs")):
+            if r.path.endswith(route):
+                start = parse_qs(r.query)["start_date"][0][:10]
+                assert kind in first_open and start >= first_open[kind], (r.path, r.query)
+    if unsettled.empty:
+        assert requests == []
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()}
+    assert after == before  # not one byte (nor one modification time) changed
+
+
+def test_read_opens_only_the_partitions_of_its_window(synced, tmp_path, caplog) -> None:
+    path, _ = synced
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(path), str(copy)], check=True)
+    inside = {ago(3), ago(2)}
+    for file in (copy / "wdrs").glob("date=*/part-0.parquet"):
+        if file.parent.name.removeprefix("date=") not in inside:
+            file.write_bytes(b"not parquet: reading this file fails")
+    with caplog.at_level(logging.DEBUG, logger="telnyx_analytics.lake"):
+        window = tx.lake.read(copy, "wdrs", ago(3), ago(2))
+    assert "2 day files" in caplog.text
+    pd.testing.assert_frame_equal(window, tx.lake.read(path, "wdrs", ago(3), ago(2)))
+    with pytest.raises(Exception, match=r"(?i)parquet|magic"):
+        tx.lake.read(copy, "wdrs")  # the whole lake does open the damaged files
+
+
+def test_columns_and_an_empty_window_keep_the_fetchers_dtypes(synced) -> None:
+    path, _ = synced
+    some = tx.lake.read(path, "cdrs", ago(3), ago(3), columns=["call_leg_id", "cost"])
+    assert list(some.columns) == ["call_leg_id", "cost"]
+    assert some["cost"].dtype == _money.MONEY
+    none = tx.lake.read(path, "cdrs", "2001-01-01", "2001-01-02")
+    full = tx.lake.read(path, "cdrs", ago(3), ago(3))
+    assert len(none) == 0 and none.dtypes.astype(str).equals(full.dtypes.astype(str))
+    with pytest.raises(ValueError, match="columns: no column 'price'"):
+        tx.lake.read(path, "cdrs", columns=["price"])
+
+
+def test_bad_arguments_are_refused_before_any_request(small_sandbox, tmp_path) -> None:
+    seen = len(small_sandbox.requests)
+    client = client_of(small_sandbox)
+    with pytest.raises(ValueError, match="kind must be one of mdrs, cdrs, wdrs"):
+        tx.sync(tmp_path, ["vdrs"], client=client)
+    with pytest.raises(ValueError, match="start"):
+        tx.sync(tmp_path, "mdrs", start="not a date", client=client)
+    with pytest.raises(ValueError, match="engine must be 'pandas' or 'dask'"):
+        tx.lake.read(tmp_path, "mdrs", engine="spark")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        tx.lake.read(tmp_path, "calls")
+    assert len(small_sandbox.requests) == seen
+
+
+def test_one_account_per_lake(small_sandbox, tmp_path) -> None:
+    tx.sync(tmp_path, "mdrs", start=ago(1), client=client_of(small_sandbox, "KEY_lake_1"))
+    with pytest.raises(tx.lake.LakeAccountError, match="one lake holds one account") as err:
+        tx.sync(tmp_path, "mdrs", start=ago(1), client=client_of(small_sandbox, "KEY_other"))
+    assert "KEY_other" not in str(err.value)
+    assert "KEY_other" not in (tmp_path / "_manifest.json").read_text()
+    assert isinstance(err.value, tx.TelnyxAnalyticsError)
+
+
+def test_a_second_sync_is_refused_while_the_first_holds_the_lock(small_sandbox,
+                                                                 tmp_path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import fcntl, os, sys, time
+            fd = os.open({str(tmp_path / ".lock")!r}, os.O_RDWR | os.O_CREAT)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            print("locked", flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        seen = len(small_sandbox.requests)
+        with pytest.raises(tx.lake.LakeLockedError, match="another sync is running"):
+            tx.sync(tmp_path, "mdrs", start=ago(1), client=client_of(small_sandbox))
+        assert len(small_sandbox.requests) == seen
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died: the OS dropped its lock, and the next sync goes ahead.
+    tx.sync(tmp_path, "mdrs", start=ago(1), client=client_of(small_sandbox))
+    fd = os.open(tmp_path / ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released after the sync, too
+    finally:
+        os.close(fd)
+
+
+def test_a_damaged_manifest_is_a_clear_error_and_can_be_rebuilt(small_sandbox,
+                                                                 tmp_path) -> None:
+    client = client_of(small_sandbox)
+    first = tx.sync(tmp_path, "wdrs", start=ago(3), client=client)
+    (tmp_path / "_manifest.json").write_text('{"format": 1, "kinds": {"wdrs": {"2024-13')
+    with pytest.raises(tx.lake.ManifestError, match=r"damaged.*rebuild_manifest"):
+        tx.sync(tmp_path, "wdrs", start=ago(3), client=client)
+    (tmp_path / "_manifest.json").unlink()
+    with pytest.raises(tx.lake.ManifestError, match="missing"):
+        tx.sync(tmp_path, "wdrs", start=ago(3), client=client)
+    rebuilt = tx.lake.rebuild_manifest(tmp_path, client=client)
+    assert {d: e["rows"] for d, e in rebuilt["kinds"]["wdrs"].items()} == {
+        str(d): r for d, r in zip(first["date"], first["rows"], strict=True)}
+    again = tx.sync(tmp_path, "wdrs", start=ago(3), client=client)
+    assert set(again["action"]) == {"unchanged"}  # fetched again (not settled), same bytes
+    assert again["rows"].tolist() == first["rows"].tolist()
+
+
+_SYNC_SCRIPT = """
+import sys
+import telnyx_analytics as tx
+client = tx.Client("KEY_lake_crash", sys.argv[2], cache=False, progress=False)
+tx.sync(sys.argv[1], start=sys.argv[3], client=client)
+"""
+
+
+def test_a_sync_killed_anywhere_then_rerun_ends_with_exactly_the_rows(small_sandbox,
+                                                                      tmp_path) -> None:
+    reference, crashed = tmp_path / "reference", tmp_path / "crashed"
+    client = tx.Client("KEY_lake_crash", small_sandbox.base_url, cache=False, progress=False)
+    tx.sync(reference, start=ago(5), client=client)
+    argv = [sys.executable, "-c", _SYNC_SCRIPT, str(crashed), small_sandbox.base_url, ago(5)]
+    began = time.monotonic()
+    subprocess.run(argv, check=True, timeout=120)  # how long a whole sync takes, start-up in
+    whole = time.monotonic() - began
+    rng = random.Random(14)
+    kills = attempts = 0
+    while kills < 10 and attempts < 40:
+        attempts += 1
+        proc = subprocess.Popen(argv)
+        time.sleep(rng.uniform(0.1, whole))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        elif proc.wait() == 0:
+            shutil.rmtree(crashed)  # it finished: start over, so kills land mid-work again
+        proc.wait()
+    assert kills >= 10
+    tx.sync(crashed, start=ago(5), client=client)
+    assert not [p for p in crashed.rglob(".tmp-*")]  # no leftover temporary file
+    for kind in lake.KINDS:
+        pd.testing.assert_frame_equal(tx.lake.read(crashed, kind), tx.lake.read(reference, kind),
+                                      obj=kind)
+        # Read without this package too: exactly the rows, no temporary file read as data.
+        rows = ds.dataset(crashed / kind, format="parquet", partitioning="hive").count_rows()
+        assert rows == len(tx.lake.read(reference, kind))
+
+
+def test_cli_sync_ends_with_a_one_line_summary(small_sandbox, tmp_path, monkeypatch,
+                                               capsys) -> None:
+    monkeypatch.setenv("TELNYX_API_KEY", "KEY_lake_1")
+    code = main(["sync", str(tmp_path), "--kinds", "mdrs,wdrs", "--start", ago(2),
+                 "--base-url", small_sandbox.base_url, "--no-progress"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and len(out) == 1
+    assert out[0].startswith(f"synced {tmp_path}: ") and "6 kind-days" in out[0]
+    assert main(["sync", str(tmp_path), "--kinds", "vdrs", "--base-url",
+                 small_sandbox.base_url]) == 2
+    assert "kind must be one of" in capsys.readouterr().err
+
+
+# -- Dask ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        yield client
+
+
+def test_analysis_on_dask_equals_pandas(synced, dask_client) -> None:
+    path, _ = synced
+    mdrs = tx.lake.read(path, "mdrs", engine="dask")
+    cdrs = tx.lake.read(path, "cdrs", engine="dask")
+    assert mdrs.npartitions == 7  # one partition per day
+    local_m, local_c = tx.lake.read(path, "mdrs"), tx.lake.read(path, "cdrs")
+    pd.testing.assert_frame_equal(mdrs.compute().reset_index(drop=True), local_m)
+
+    cases = [
+        (lambda df: tx.cost_by(df, "direction", freq="D"), mdrs, local_m),
+        (lambda df: tx.cost_by(df, ["direction", "message_type"]), mdrs, local_m),
+        (lambda df: tx.cost_by(df, freq="W", rates={"EUR": "1.1", "GBP": "1.3", "CAD": "0.7",
+                                                    "AUD": "0.6"}, to="USD"), mdrs, local_m),
+        (lambda df: tx.usage_breakdown(df, "terminating_country", "cost", top=3), cdrs, local_c),
+        (lambda df: tx.usage_breakdown(df, "status", "count", freq="D"), cdrs, local_c),
+        (lambda df: tx.usage_breakdown(df, "status", "parts", top=2), mdrs, local_m),
+        (lambda df: tx.spend_anomalies(df, by="direction", threshold=0.5), mdrs, local_m),
+    ]
+    for i, (run, on_dask, on_pandas) in enumerate(cases):
+        pd.testing.assert_frame_equal(run(on_dask), run(on_pandas), obj=f"case {i}")
+    pd.testing.assert_frame_equal(
+        tx.spend_summary({"messaging": mdrs, "voice": cdrs}),
+        tx.spend_summary({"messaging": local_m, "voice": local_c}))
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+
+
+def test_engine_dask_without_dask_says_what_to_install(synced) -> None:
+    path, _ = synced
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules["dask"] = sys.modules["dask.dataframe"] = None  # as if not installed
+        import telnyx_analytics as tx
+        try:
+            tx.lake.read({str(path)!r}, "mdrs", engine="dask")
+        except ImportError as exc:
+            assert isinstance(exc, tx.TelnyxAnalyticsError)
+            print(exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout
+    assert "pip install 'telnyx-analytics[dask]'" in out
+
+
+def test_money_stays_exact_in_micro_units(tmp_path) -> None:
+    frame = pd.DataFrame({"id": ["a", "b", "c"],
+                          "cost": _money.to_money(["0.000001", None, "123456.789012"])})
+    table = lake._to_table(frame)
+    assert table.column("cost_micros").to_pylist() == [1, None, 123_456_789_012]
+    back = lake._from_table(table)
+    pd.testing.assert_frame_equal(back[["cost"]], frame[["cost"]])
+    assert np.array_equal(_money.to_micros(back["cost"])[0], [1, 0, 123_456_789_012])
