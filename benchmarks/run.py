@@ -17,7 +17,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_transport.py", "bench_pacing.py", "bench_frames.py", "bench_analysis.py"]
+BENCHMARKS = [
+    "bench_transport.py", "bench_pacing.py", "bench_frames.py", "bench_analysis.py",
+    "bench_lake.py",
+]
 
 
 def main(argv: list[str]) -> int:

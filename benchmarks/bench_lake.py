@@ -1,0 +1,283 @@
+"""Lake benchmark: sync throughput and memory, the incremental rerun, aggregation at scale.
+
+(a) Sync: records per second syncing ``--sync-days`` days of MDRs from a sandbox at
+    ``--scale`` with ``--latency`` ms per answer, against the transport's floor (the same
+    pages fetched with ``tx.mdrs`` and thrown away); and the peak RSS of a sync of
+    ``--rss-days`` (short) against ``--rss-long-days`` (long) days at the same daily
+    volume, each in a fresh process (the goal: long within 1.25 x short).
+(b) Incremental: a rerun right after counts the requests it sends (the goal: at most
+    the unsettled days, plus one).
+(c) Aggregation: a lake of ``--rows`` synthetic MDRs written straight from the sandbox's
+    ledger (no HTTP), then ``cost_by`` per day, message type and currency on a
+    ``LocalCluster(n_workers=2, memory_limit="2GiB")``, side by side with DuckDB's
+    ``GROUP BY`` on the same files, checked equal to a chunked exact reference; the
+    client's peak RSS and the workers' are reported, and pandas in one process for context.
+
+Run (from the repository root; ``pip install -e '.[bench]'``)::
+
+    .venv/bin/python benchmarks/bench_lake.py                          # full size
+    .venv/bin/python benchmarks/bench_lake.py --rows 2000000 --sync-days 7 --scale 2 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from _docs import markers, write_section  # benchmarks/ is on sys.path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import telnyx_analytics as tx  # noqa: E402
+from telnyx_analytics import lake  # noqa: E402
+from telnyx_analytics.sandbox import serve  # noqa: E402
+from telnyx_analytics.sandbox.ledger import Ledger  # noqa: E402
+
+BEGIN, FINISH = markers("lake")
+COLUMNS = ["created_at", "message_type", "cost", "currency"]
+KEY = "KEY_bench_lake"
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB.
+
+    VmHWM, not ru_maxrss: ru_maxrss survives fork and exec, so a child (a sync process, a
+    Dask worker) would report its parent's peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- synthetic lake -------------------------------------------------------------------------------
+
+
+def write_synthetic_lake(path: Path, rows: int, days: int = 365, seed: int = 7) -> int:
+    """Write a lake of about ``rows`` MDRs straight from the sandbox ledger, one file a day.
+
+    The ledger's integer micro-units are the lake's ``*_micros`` columns as they are; the
+    layout is the one :func:`telnyx_analytics.sync` writes. Returns the rows written.
+    """
+    until = dt.date(2025, 12, 31)
+    scale = rows / (days * 3_000 * 1.05)  # ~3,000 messages a day at scale 1, plus campaigns
+    ledger = Ledger(seed, KEY, days=days, until=until, scale=scale)
+    ledger.max_cache_bytes = 64 * 2**20  # one day at a time: memory stays flat
+    written = 0
+    for i in range(days):
+        day = ledger.first_day + dt.timedelta(days=i)
+        lo = pd.Timestamp(day, tz="UTC")
+        m = ledger.messages(lo, lo + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))
+        table = pa.table({
+            "id": pa.array(m["id"].astype(str)),
+            "created_at": pa.array(m["created_at"]),
+            "direction": pa.array(m["direction"].astype(str)).dictionary_encode(),
+            "message_type": pa.array(m["message_type"].astype(str)).dictionary_encode(),
+            "parts": pa.array(m["parts"], pa.int64()),
+            "rate_micros": pa.array(m["rate_micro"], pa.int64()),
+            "cost_micros": pa.array(m["cost_micro"], pa.int64()),
+            "currency": pa.array(m["currency"].astype(str)).dictionary_encode(),
+        })
+        target = lake.day_path(path, "mdrs", day)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, target, compression="zstd")
+        written += len(m)
+    return written
+
+
+# -- (a) and (b): sync ----------------------------------------------------------------------------
+
+
+_RSS_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[5])
+import telnyx_analytics as tx
+from bench_lake import peak_mb
+client = tx.Client(sys.argv[2], sys.argv[3], cache=False, progress=False)
+tx.sync(sys.argv[1], "mdrs", start=sys.argv[4], client=client)
+print(peak_mb())
+"""
+
+
+def bench_sync(args: argparse.Namespace) -> dict[str, float]:
+    out: dict[str, float] = {}
+    today = pd.Timestamp.now(tz="UTC").floor("D")
+    with serve(seed=3, days=max(args.sync_days, args.rss_long_days), scale=args.scale,
+               latency_ms=args.latency, report_delay=0.1) as sb:  # fmt: skip
+        client = tx.Client(KEY, sb.base_url, cache=False, progress=False)
+        start = str((today - pd.Timedelta(days=args.sync_days - 1)).date())
+        with tempfile.TemporaryDirectory() as d:
+            began = time.perf_counter()
+            done = tx.sync(d, "mdrs", start=start, client=client)
+            took = time.perf_counter() - began
+            out["sync_rows"] = float(done["rows"].sum())
+            out["sync_rps"] = out["sync_rows"] / took
+            began = time.perf_counter()
+            floor_rows = sum(len(tx.mdrs(day, day, client=client))
+                             for day in done["date"].astype(str))  # fmt: skip
+            out["floor_rps"] = floor_rows / (time.perf_counter() - began)
+            seen = len(sb.requests)
+            again = tx.sync(d, "mdrs", start=start, client=client)
+            out["rerun_requests"] = len(sb.requests) - seen
+            out["unsettled_days"] = float((~again["settled"]).sum())
+        for name, days in (("rss_short", args.rss_days), ("rss_long", args.rss_long_days)):
+            first = str((today - pd.Timedelta(days=days - 1)).date())
+            with tempfile.TemporaryDirectory() as d:
+                res = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, d, KEY, sb.base_url,
+                                      first, str(HERE)], capture_output=True, text=True,
+                                     check=True, cwd=ROOT)  # fmt: skip
+                out[name] = float(res.stdout.strip().splitlines()[-1])
+    return out
+
+
+# -- (c) aggregation ------------------------------------------------------------------------------
+
+
+def chunked_reference(path: Path) -> dict[tuple, int]:
+    """Exact totals per (day, message type, currency), one file at a time in plain Python."""
+    totals: dict[tuple, int] = {}
+    for file in sorted((path / "mdrs").glob("date=*/part-0.parquet")):
+        day = file.parent.name.removeprefix("date=")
+        t = pq.read_table(file, columns=["message_type", "currency", "cost_micros"])
+        g = t.group_by(["message_type", "currency"]).aggregate([("cost_micros", "sum")])
+        for mt, cur, s in zip(*(g.column(i).to_pylist() for i in range(3)), strict=True):
+            totals[(day, str(mt), str(cur))] = totals.get((day, str(mt), str(cur)), 0) + s
+    return totals
+
+
+def bench_aggregation(path: Path, workers_limit: str) -> dict[str, float]:
+    import duckdb
+    from dask.distributed import Client, LocalCluster
+
+    out: dict[str, float] = {}
+    reference = chunked_reference(path)
+    sql = (f"SELECT CAST(date AS VARCHAR) AS d, CAST(message_type AS VARCHAR) AS t, "
+           f"CAST(currency AS VARCHAR) AS c, SUM(cost_micros)::HUGEINT AS m FROM read_parquet("
+           f"'{path}/mdrs/*/*.parquet', hive_partitioning = true) GROUP BY ALL")
+    began = time.perf_counter()
+    rows = duckdb.sql(sql).fetchall()
+    out["duckdb_s"] = time.perf_counter() - began
+    out["duckdb_exact"] = float({(d, t, c): int(m) for d, t, c, m in rows} == reference)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=workers_limit,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:  # fmt: skip
+        # The columns the query needs, as DuckDB reads only those.
+        ddf = tx.lake.read(path, "mdrs", columns=COLUMNS, engine="dask")
+        began = time.perf_counter()
+        result = tx.cost_by(ddf, "message_type", freq="D")
+        out["dask_s"] = time.perf_counter() - began
+        peaks = client.run(peak_mb)
+        out["worker_rss_mb"] = max(peaks.values())
+    got = {(str(p.date()), str(t), str(c)): int(m) for p, t, c, m in zip(
+        result["period"], result["message_type"], result["currency"],
+        tx._money.to_micros(result["cost"], "cost")[0], strict=True)}  # fmt: skip
+    out["dask_exact"] = float(got == reference)
+    out["client_rss_mb"] = peak_mb()
+    out["groups"] = float(len(result))
+    return out
+
+
+def pandas_context(path: Path) -> dict[str, float]:
+    """pandas in one process: read the whole lake and total it (peak RSS in a fresh process)."""
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[2])\n"
+        "import telnyx_analytics as tx; from bench_lake import COLUMNS, peak_mb\n"
+        "t = time.perf_counter(); df = tx.lake.read(sys.argv[1], 'mdrs', columns=COLUMNS)\n"
+        "tx.cost_by(df, 'message_type', freq='D')\n"
+        "print(time.perf_counter() - t, peak_mb())"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(path), str(HERE)],
+                         capture_output=True, text=True, check=True, cwd=ROOT)  # fmt: skip
+    seconds, peak = res.stdout.split()
+    return {"pandas_s": float(seconds), "pandas_rss_mb": float(peak)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=100_000_000, help="rows of the synthetic lake")
+    ap.add_argument("--sync-days", type=int, default=90)
+    ap.add_argument("--scale", type=float, default=10.0)
+    ap.add_argument("--latency", type=float, default=50.0, help="ms per sandbox answer")
+    ap.add_argument("--rss-days", type=int, default=30)
+    ap.add_argument("--rss-long-days", type=int, default=365)
+    ap.add_argument("--memory-limit", default="2GiB", help="per Dask worker")
+    ap.add_argument("--pandas", action=argparse.BooleanOptionalAction, default=True,
+                    help="also total the lake with pandas in one process (needs the memory)")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave the docs alone")
+    args = ap.parse_args()
+
+    # Aggregation first: the client's peak RSS must not include the sandbox of the sync.
+    with tempfile.TemporaryDirectory() as d:
+        began = time.perf_counter()
+        # In a child process: this one's peak RSS must be the aggregation's alone.
+        res = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[3]);"
+                              "from bench_lake import write_synthetic_lake; from pathlib import "
+                              "Path; print(write_synthetic_lake(Path(sys.argv[1]), "
+                              "int(sys.argv[2])))", d, str(args.rows), str(HERE)],
+                             capture_output=True, text=True, check=True, cwd=ROOT)
+        rows = int(res.stdout.split()[-1])
+        generate_s = time.perf_counter() - began
+        print(f"synthetic lake: {rows:,} rows in {generate_s:.1f} s", flush=True)
+        agg = bench_aggregation(Path(d), args.memory_limit)
+        print(agg, flush=True)
+        context = pandas_context(Path(d)) if args.pandas else {}
+        print(context, flush=True)
+    sync = bench_sync(args)
+    print(sync, flush=True)
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    lines = [
+        BEGIN, "## Lake", "",
+        f"Measured {stamp} on {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, **on a busy shared machine** (several other jobs were "
+        f"running): ratios in one run are meaningful, absolute times are not. "
+        f"`benchmarks/bench_lake.py --rows {args.rows} --sync-days {args.sync_days} "
+        f"--scale {args.scale} --latency {args.latency:g} --rss-days {args.rss_days} "
+        f"--rss-long-days {args.rss_long_days}`.", "",
+        "| measure | figure |", "|---|---|",
+        f"| sync, MDRs over {args.sync_days} days at scale {args.scale:g}, {args.latency:g} ms "
+        f"latency | {sync['sync_rps']:,.0f} records/s ({sync['sync_rows']:,.0f} records) |",
+        f"| transport floor (the same days fetched, nothing written) | "
+        f"{sync['floor_rps']:,.0f} records/s (sync at "
+        f"{sync['sync_rps'] / sync['floor_rps']:.2f} x the floor) |",
+        f"| peak RSS, sync of {args.rss_days} days / {args.rss_long_days} days | "
+        f"{sync['rss_short']:,.0f} MB / {sync['rss_long']:,.0f} MB "
+        f"({sync['rss_long'] / sync['rss_short']:.2f} x; goal <= 1.25 x) |",
+        f"| rerun right after: requests sent | {sync['rerun_requests']:.0f} for "
+        f"{sync['unsettled_days']:.0f} unsettled day(s) (pages of those days only) |",
+        f"| synthetic lake written from the ledger | {rows:,} rows in {generate_s:.1f} s |",
+        f"| `cost_by` per day, message type, currency on Dask (2 workers, "
+        f"{args.memory_limit} each) | {agg['dask_s']:.2f} s, exact: "
+        f"{'yes' if agg['dask_exact'] else 'NO'} ({agg['groups']:,.0f} groups) |",
+        f"| DuckDB `GROUP BY` on the same files | {agg['duckdb_s']:.2f} s, exact: "
+        f"{'yes' if agg['duckdb_exact'] else 'NO'} (Dask / DuckDB: "
+        f"{agg['dask_s'] / agg['duckdb_s']:.1f} x; goal <= 4 x) |",
+        f"| peak RSS: client process / largest worker | {agg['client_rss_mb']:,.0f} MB / "
+        f"{agg['worker_rss_mb']:,.0f} MB |",
+    ]
+    if context:
+        lines.append(f"| pandas in one process (context) | {context['pandas_s']:.2f} s, peak "
+                     f"RSS {context['pandas_rss_mb']:,.0f} MB |")
+    lines += ["", FINISH, ""]
+    section = "\n".join(lines)
+    print(section)
+    if not args.no_write:
+        write_section("lake", section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
