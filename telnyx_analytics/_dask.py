@@ -54,17 +54,17 @@ def is_dask(obj: Any) -> bool:
     return type(obj).__module__.startswith("dask") and hasattr(obj, "map_partitions")
 
 
-def read_days(files: Sequence[Path], meta: pd.DataFrame,
-              reader: Callable[[Path], pd.DataFrame]) -> Any:  # fmt: skip
-    """A Dask DataFrame with one partition per file, each read by ``reader`` on a worker."""
+def read_days(runs: Sequence[Sequence[Path]], meta: pd.DataFrame,
+              reader: Callable[[Sequence[Path]], pd.DataFrame]) -> Any:  # fmt: skip
+    """A Dask DataFrame with one partition per run of files, read by ``reader`` on a worker."""
     dd = dataframe_module()
     import dask
 
     # Keep the fetcher's string dtype: Dask would otherwise swap it for its own.
     with dask.config.set({"dataframe.convert-string": False}):
-        if not files:
+        if not runs:
             return dd.from_pandas(meta, npartitions=1)
-        return dd.from_map(reader, list(files), meta=meta, label="telnyx-lake")
+        return dd.from_map(reader, list(runs), meta=meta, label="telnyx-lake")
 
 
 def _partials(ddf: Any, reduce: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:

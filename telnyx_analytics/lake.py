@@ -79,6 +79,8 @@ DAY_FILE = "part-0.parquet"
 MICROS_SUFFIX = "_micros"
 FORMAT = 1  # the manifest's format version
 _TMP_PREFIX = ".tmp-"  # a leading dot: pyarrow, DuckDB, Polars and Dask skip such files
+#: Rows a Dask partition of :func:`read` aims at (whole days; a bigger day stands alone).
+PARTITION_ROWS = 1_000_000
 _DEFAULT_DAYS = 30  # a new lake without start= covers the last 30 days
 
 
@@ -633,8 +635,9 @@ def read(
     columns : list of str, optional
         Only these columns (money columns by their frame name, ``cost``).
     engine : ``"pandas"`` or ``"dask"``
-        ``"dask"`` returns a ``dask.dataframe.DataFrame`` with one partition per day
-        (needs ``pip install 'telnyx-analytics[dask]'``).
+        ``"dask"`` returns a ``dask.dataframe.DataFrame`` whose partitions are runs of
+        whole days of about :data:`PARTITION_ROWS` rows (needs
+        ``pip install 'telnyx-analytics[dask]'``).
 
     Returns
     -------
@@ -664,4 +667,19 @@ def read(
     from ._dask import read_days
 
     meta = _read_files([], stored, k, None, None)
-    return read_days(files, meta, lambda f: _read_files([f], stored, k, lo, hi))
+    return read_days(_partitions(files), meta, lambda run: _read_files(run, stored, k, lo, hi))
+
+
+def _partitions(files: list[Path]) -> list[list[Path]]:
+    """Consecutive day files in runs of about :data:`PARTITION_ROWS` rows (row counts from
+    the files' footers): a task per day would cost more in scheduling than in work."""
+    runs: list[list[Path]] = []
+    rows = 0
+    for file in files:
+        n = pq.read_metadata(file).num_rows
+        if not runs or rows + n > PARTITION_ROWS:
+            runs.append([])
+            rows = 0
+        runs[-1].append(file)
+        rows += n
+    return runs

@@ -134,12 +134,22 @@ def _check_export(nb: Any) -> None:
     assert (m[2], m[3]) == ("True", "True"), text
 
 
+def _check_lake(nb: Any) -> None:
+    text = _tagged(nb, "check-engines")
+    m = re.search(r"rows: ([\d,]+); currencies: (\d+); pandas = Dask: (\w+); "
+                  r"pandas = DuckDB: (\w+)", text)
+    assert m, text
+    assert _number(m[1]) > 0 and int(m[2]) >= 1
+    assert (m[3], m[4]) == ("True", "True"), f"the engines disagree: {text}"
+
+
 CHECKS = {
     "01_quickstart": _check_quickstart,
     "02_cost_analysis": _check_cost,
     "03_usage_breakdown": _check_usage,
     "04_session_analysis": _check_session,
     "05_large_exports": _check_export,
+    "06_a_year_of_data": _check_lake,
 }
 
 
