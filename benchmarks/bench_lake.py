@@ -7,6 +7,8 @@
     volume, each in a fresh process (the goal: long within 1.25 x short).
 (b) Incremental: a rerun right after counts the requests it sends (the goal: at most
     the unsettled days, plus one).
+(d) The sandbox over a year: every message, call and wireless session of 365 days at
+    ``--scale``, generated in a fresh process, and its peak RSS.
 (c) Aggregation: a lake of ``--rows`` synthetic MDRs written straight from the sandbox's
     ledger (no HTTP), then ``cost_by`` per day, message type and currency on a
     ``LocalCluster(n_workers=2, memory_limit="2GiB")``, side by side with DuckDB's
@@ -143,6 +145,34 @@ def bench_sync(args: argparse.Namespace) -> dict[str, float]:
     return out
 
 
+# -- (d) the sandbox over a year -------------------------------------------------------------------
+
+
+_YEAR_SCRIPT = """
+import sys, time, datetime as dt
+sys.path.insert(0, sys.argv[2])
+import pandas as pd
+from bench_lake import peak_mb
+from telnyx_analytics.sandbox.ledger import Ledger
+led = Ledger(1, "KEY_year", days=365, until=dt.date(2025, 12, 31), scale=float(sys.argv[1]))
+t, rows = time.perf_counter(), 0
+for i in range(365):
+    lo = pd.Timestamp(led.first_day + dt.timedelta(days=i), tz="UTC")
+    hi = lo + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    rows += len(led.messages(lo, hi)) + len(led.calls(lo, hi)) + len(led.wireless(lo, hi))
+print(rows, time.perf_counter() - t, peak_mb())
+"""
+
+
+def sandbox_year(scale: float) -> dict[str, float]:
+    """Every message, call and wireless session of a year at ``scale``, in a fresh process:
+    the ledger's day cache is bounded, so the peak stays flat however long the year."""
+    res = subprocess.run([sys.executable, "-c", _YEAR_SCRIPT, str(scale), str(HERE)],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    rows, seconds, peak = res.stdout.split()
+    return {"year_rows": float(rows), "year_s": float(seconds), "year_rss_mb": float(peak)}
+
+
 # -- (c) aggregation ------------------------------------------------------------------------------
 
 
@@ -237,6 +267,8 @@ def main() -> int:
         print(context, flush=True)
     sync = bench_sync(args)
     print(sync, flush=True)
+    year = sandbox_year(args.scale)
+    print(year, flush=True)
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     lines = [
@@ -258,6 +290,9 @@ def main() -> int:
         f"({sync['rss_long'] / sync['rss_short']:.2f} x; goal <= 1.25 x) |",
         f"| rerun right after: requests sent | {sync['rerun_requests']:.0f} for "
         f"{sync['unsettled_days']:.0f} unsettled day(s) (pages of those days only) |",
+        f"| sandbox ledger, a year at scale {args.scale:g} (messages, calls, wireless) | "
+        f"{year['year_rows']:,.0f} records in {year['year_s']:.0f} s, peak RSS "
+        f"{year['year_rss_mb']:,.0f} MB (the day cache is bounded at 768 MB) |",
         f"| synthetic lake written from the ledger | {rows:,} rows in {generate_s:.1f} s |",
         f"| `cost_by` per day, message type, currency on Dask (2 workers, "
         f"{args.memory_limit} each) | {agg['dask_s']:.2f} s, exact: "
