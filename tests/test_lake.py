@@ -183,6 +183,7 @@ def test_one_account_per_lake(small_sandbox, tmp_path) -> None:
     assert isinstance(err.value, tx.TelnyxAnalyticsError)
 
 
+@pytest.mark.slow  # a subprocess or a cluster of worker processes
 def test_a_second_sync_is_refused_while_the_first_holds_the_lock(small_sandbox,
                                                                  tmp_path) -> None:
     holder = subprocess.Popen(
@@ -237,6 +238,7 @@ tx.sync(sys.argv[1], start=sys.argv[3], client=client)
 """
 
 
+@pytest.mark.slow  # a subprocess or a cluster of worker processes
 def test_a_sync_killed_anywhere_then_rerun_ends_with_exactly_the_rows(small_sandbox,
                                                                       tmp_path) -> None:
     reference, crashed = tmp_path / "reference", tmp_path / "crashed"
@@ -294,6 +296,7 @@ def dask_client():
         yield client
 
 
+@pytest.mark.slow  # a subprocess or a cluster of worker processes
 def test_analysis_on_dask_equals_pandas(synced, dask_client) -> None:
     path, _ = synced
     mdrs = tx.lake.read(path, "mdrs", engine="dask")
@@ -320,6 +323,7 @@ def test_analysis_on_dask_equals_pandas(synced, dask_client) -> None:
     assert len(dask_client.scheduler_info()["workers"]) == 2
 
 
+@pytest.mark.slow  # a subprocess or a cluster of worker processes
 def test_engine_dask_without_dask_says_what_to_install(synced) -> None:
     path, _ = synced
     code = textwrap.dedent(f"""
