@@ -440,9 +440,9 @@ def sync(
     kinds : list of str or str, optional
         Any of ``"mdrs"``, ``"cdrs"``, ``"wdrs"`` (a list or ``"mdrs,cdrs"``); default all.
     start, end : str, date, datetime or Timestamp, optional
-        The window, in whole UTC days (the fetchers' vocabulary: ``"-90d"``,
-        ``"last_month"``...). Default start: the lake's first day of that kind, or 30
-        days ago for a new lake; default end: now.
+        The window, in whole UTC days, in the fetchers' vocabulary (naive values are
+        UTC). Default start: the lake's first day of that kind, or 30 days ago for a new
+        lake; default end: now.
     client : Client, optional
         Default: the module-wide client. The lake belongs to its account.
     progress : bool, optional
