@@ -87,8 +87,12 @@ def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: s
     """:func:`telnyx_analytics.cost_by` of a Dask DataFrame (same arguments, same result)."""
     from . import analysis
 
-    by_cols = [] if by is None else [by] if isinstance(by, str) or not isinstance(
-        by, Sequence) else list(by)  # fmt: skip
+    if by is None:
+        by_cols: list[Hashable] = []
+    elif isinstance(by, str) or not isinstance(by, Sequence):
+        by_cols = [by]
+    else:
+        by_cols = list(by)
 
     def reduce(part: pd.DataFrame) -> pd.DataFrame:
         return analysis.cost_by(part, by_cols or None, freq=freq, cost=cost, time=time,
