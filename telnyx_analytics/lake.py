@@ -21,11 +21,12 @@ window changes no byte; one account per lake; one sync at a time (a lock).
 >>> import telnyx_analytics as tx
 >>> from telnyx_analytics.sandbox import serve
 >>> import tempfile
+>>> yesterday = pd.Timestamp.now(tz="UTC").date() - pd.Timedelta(days=1)
 >>> with serve(seed=1, days=3, report_delay=0.1) as sb, tempfile.TemporaryDirectory() as d:
 ...     c = tx.Client("KEY_DOC", sb.base_url, cache=False, progress=False)
-...     done = tx.sync(d, ["mdrs"], start="-1d", client=c)
+...     done = tx.sync(d, ["mdrs"], start=yesterday, client=c)
 ...     back = tx.lake.read(d, "mdrs")
->>> sorted(set(done["action"])), len(back) == done["rows"].sum()
+>>> sorted(set(done["action"])), len(back) == int(done["rows"].sum())
 (['written'], True)
 """
 
