@@ -51,7 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import _frames, _money
+from . import _frames, _money, records, reports
 from ._client import Client, get_client
 from ._dates import Moment, window
 from ._progress import progress_bar
@@ -108,22 +108,16 @@ class ManifestError(LakeError):
 
 
 def _fetch_mdrs(start: pd.Timestamp, end: pd.Timestamp, client: Client) -> pd.DataFrame:
-    from .records import mdrs
-
-    return mdrs(start, end, client=client)
+    return records.mdrs(start, end, client=client)
 
 
 def _fetch_wdrs(start: pd.Timestamp, end: pd.Timestamp, client: Client) -> pd.DataFrame:
-    from .records import wdrs
-
-    return wdrs(start, end, client=client)
+    return records.wdrs(start, end, client=client)
 
 
 def _fetch_cdrs(start: pd.Timestamp, end: pd.Timestamp, client: Client) -> pd.DataFrame:
-    from .reports import read as read_report
-
     # max_age=0: a lake wants the records as they are now, never a report kept from before.
-    return read_report("cdr_detail", start=start, end=end, max_age=0, client=client)
+    return reports.read("cdr_detail", start=start, end=end, max_age=0, client=client)
 
 
 @dataclass(frozen=True)
