@@ -289,6 +289,21 @@ def test_cli_sync_ends_with_a_one_line_summary(small_sandbox, tmp_path, monkeypa
     assert "kind must be one of" in capsys.readouterr().err
 
 
+def test_cli_reports_a_damaged_manifest_and_rebuilds_it(small_sandbox, tmp_path, monkeypatch,
+                                                        capsys) -> None:
+    monkeypatch.setenv("TELNYX_API_KEY", "KEY_lake_1")
+    base = ["sync", str(tmp_path), "--kinds", "wdrs", "--start", ago(1), "--base-url",
+            small_sandbox.base_url, "--no-progress"]
+    assert main(base) == 0
+    (tmp_path / "_manifest.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(base) == 1
+    err = capsys.readouterr().err
+    assert "damaged" in err and "--rebuild-manifest" in err and len(err.splitlines()) == 1
+    assert main([*base, "--rebuild-manifest"]) == 0
+    assert "2 kind-days (0 written, 2 unchanged, 0 skipped" in capsys.readouterr().out
+
+
 # -- Dask ---------------------------------------------------------------------------------------
 
 
