@@ -20,10 +20,8 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ._money import UNIT, money_series, to_micros
 from .errors import TelnyxAnalyticsError
 
 INSTALL = "pip install 'telnyx-analytics[dask]'"
@@ -83,7 +81,7 @@ def _partials(ddf: Any, reduce: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.Da
 def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: str | None = None,
             cost: Hashable = "cost", time: Hashable | None = None,
             currency: Hashable = "currency", rates: Mapping[str, Any] | None = None,
-            to: str | None = None) -> pd.DataFrame:  # fmt: skip
+            to: str | None = None, count: Hashable | None = None) -> pd.DataFrame:  # fmt: skip
     """:func:`telnyx_analytics.cost_by` of a Dask DataFrame (same arguments, same result)."""
     from . import analysis
 
@@ -96,21 +94,22 @@ def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: s
 
     def reduce(part: pd.DataFrame) -> pd.DataFrame:
         return analysis.cost_by(part, by_cols or None, freq=freq, cost=cost, time=time,
-                                currency=currency)  # fmt: skip
+                                currency=currency, count=count)  # fmt: skip
 
     partials = _partials(df, reduce)
-    # Each partial row is already one (period, by, currency) group: group those again.
+    # Each partial row is one (period, by, currency) group of one partition, a summary
+    # row: cost_by sums such rows exactly, and their counts with them.
     keys = (["period"] if freq is not None else []) + [c for c in by_cols if c != currency]
+    covered = list(partials.columns[list(partials.columns).index("cost") + 1:])
     out = analysis.cost_by(partials, keys or None, cost="cost", currency=currency,
-                           rates=rates, to=to)  # fmt: skip
-    # That counted partial rows; the rows behind them are the sum of their counts, summed
-    # by the same exact machinery (a count as money: n units) so that the groups align.
-    as_money = partials.assign(cost=money_series(partials["count"].to_numpy(np.int64) * UNIT,
-                                                 partials.index))  # fmt: skip
-    ones = None if rates is None else {c: 1 for c in rates} | {str(to): 1}
-    counted = analysis.cost_by(as_money, keys or None, cost="cost", currency=currency,
-                               rates=ones, to=to)  # fmt: skip
-    out["count"] = to_micros(counted["cost"], "count")[0] // UNIT
+                           rates=rates, to=to, count=covered[0])  # fmt: skip
+    if covered == ["count"]:  # records: the counts summed are the records of each group
+        return out.drop(columns="rows")
+    # The frame was itself a summary: its rows behind each group are summed the same way.
+    rows = analysis.cost_by(partials.rename(columns={"rows": "_rows"}), keys or None,
+                            cost="cost", currency=currency, rates=rates, to=to,
+                            count="_rows")  # fmt: skip
+    out["rows"] = rows["_rows"].to_numpy()
     return out
 
 

@@ -283,7 +283,7 @@ def cost_by(
     """
     if _dask.is_dask(df):  # the same totals, reduced on the Dask workers
         return _dask.cost_by(df, by, freq=freq, cost=cost, time=time, currency=currency,
-                             rates=rates, to=to)
+                             rates=rates, to=to, count=count)
     by_cols = _as_list(by)
     _require(df, cost, "cost")
     _require(df, currency, "currency")

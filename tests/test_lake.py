@@ -337,6 +337,12 @@ def test_analysis_on_dask_equals_pandas(synced, dask_client) -> None:
     ]
     for i, (run, on_dask, on_pandas) in enumerate(cases):
         pd.testing.assert_frame_equal(run(on_dask), run(on_pandas), obj=f"case {i}")
+    # A summary (daily totals with their counts) cut again: counts and rows add up too.
+    import dask.dataframe as dd
+
+    daily = tx.cost_by(local_m, "direction", freq="D")
+    pd.testing.assert_frame_equal(tx.cost_by(dd.from_pandas(daily, npartitions=3), freq="W"),
+                                  tx.cost_by(daily, freq="W"))
     pd.testing.assert_frame_equal(
         tx.spend_summary({"messaging": mdrs, "voice": cdrs}),
         tx.spend_summary({"messaging": local_m, "voice": local_c}))
