@@ -217,12 +217,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _to_table(frame: pd.DataFrame) -> pa.Table:
-    """The fetcher's frame as the lake's Arrow table: money as ``<name>_micros`` int64."""
+def _to_table(frame: pd.DataFrame, schema: str) -> pa.Table:
+    """The fetcher's frame as the lake's Arrow table: money as ``<name>_micros`` int64.
+
+    Which columns are money comes from the kind's schema, not from a dtype: any
+    representation of money in frames goes through ``_money`` to the same integers.
+    """
+    money = {name for name in frame.columns if _frames.schema(schema).kind(str(name)) == "money"}
     columns: dict[str, pa.Array] = {}
     for name in frame.columns:
         col = frame[name]
-        if _is_money(col):
+        if name in money:
             micros, valid = _money.to_micros(col, str(name))
             columns[f"{name}{MICROS_SUFFIX}"] = pa.array(micros, pa.int64(), mask=~valid)
         else:
@@ -233,10 +238,6 @@ def _to_table(frame: pd.DataFrame) -> pa.Table:
                 arr = arr.dictionary_decode().dictionary_encode()
             columns[str(name)] = arr
     return pa.table(columns)
-
-
-def _is_money(col: pd.Series) -> bool:
-    return col.dtype == _money.MONEY
 
 
 def _from_table(table: pa.Table) -> pd.DataFrame:
@@ -255,9 +256,9 @@ def _from_table(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def _write_day(path: Path, frame: pd.DataFrame) -> bool:
+def _write_day(path: Path, frame: pd.DataFrame, schema: str) -> bool:
     """Write one day's records; ``False`` when the file already held exactly them."""
-    table = _to_table(frame).replace_schema_metadata(None)
+    table = _to_table(frame, schema).replace_schema_metadata(None)
     # Fixed writer settings, and no pandas metadata: the same rows give the same bytes.
     return _write_atomic(path, lambda tmp: pq.write_table(
         table, tmp, compression="zstd", write_statistics=True))
@@ -531,7 +532,7 @@ def _sync_chunk(root: Path, manifest: dict[str, Any], kind: LakeKind, chunk: lis
     for day, part in _split_days(frame, kind, chunk).items():
         target = day_path(root, kind.name, day)
         before = known.get(day.isoformat())
-        changed = _write_day(target, part)
+        changed = _write_day(target, part, kind.schema)
         digest = _sha256(target)
         action = "unchanged" if not changed and before and before["sha256"] == digest else "written"
         settled = bool(fetched_at >= _day_start(day) + pd.Timedelta(days=1) + kind.settle)
@@ -590,7 +591,7 @@ def _read_files(files: Sequence[Path], columns: list[str] | None, kind: LakeKind
     """Read day files into the fetcher's frame, trimmed to ``[lo, hi]``."""
     tables = [pq.read_table(f, columns=columns) for f in files]
     if not tables:
-        empty = _to_table(_frames.empty_frame(kind.schema))
+        empty = _to_table(_frames.empty_frame(kind.schema), kind.schema)
         tables = [empty.select(columns) if columns else empty]
     table = pa.concat_tables(tables, promote_options="permissive")
     frame = _from_table(table)
@@ -655,7 +656,7 @@ def read(
     files = _files(root, k, lo, hi)
     log.debug("lake.read %s: %d day files", k.name, len(files))
     names = (pq.read_schema(files[0]).names if files
-             else _to_table(_frames.empty_frame(k.schema)).column_names)
+             else _to_table(_frames.empty_frame(k.schema), k.schema).column_names)
     stored = _storage_columns(columns, names)
     if engine == "pandas":
         return _read_files(files, stored, k, lo, hi)

@@ -370,7 +370,7 @@ def test_engine_dask_without_dask_says_what_to_install(synced) -> None:
 def test_money_stays_exact_in_micro_units(tmp_path) -> None:
     frame = pd.DataFrame({"id": ["a", "b", "c"],
                           "cost": _money.to_money(["0.000001", None, "123456.789012"])})
-    table = lake._to_table(frame)
+    table = lake._to_table(frame, "mdr")  # id and cost, as an MDR has them
     assert table.column("cost_micros").to_pylist() == [1, None, 123_456_789_012]
     back = lake._from_table(table)
     pd.testing.assert_frame_equal(back[["cost"]], frame[["cost"]])
