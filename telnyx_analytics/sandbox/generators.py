@@ -33,6 +33,7 @@ from .ids import (
     K_CALL_SESSION,
     K_LOOKUP,
     K_MESSAGE,
+    K_PRODUCT,
     K_SESSION_EVENT,
     K_SIP,
     K_STATIC,
@@ -1019,6 +1020,257 @@ def build_lookups(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
     return {"lookups": frame if keep.all() else frame[keep].reset_index(drop=True)}
 
 
+
+# ----------------------------------------------------------------------------- products
+# The products the Detail Record Search API reports beyond messages, calls, call sessions
+# and SIM sessions. They are small next to the traffic above (tens of records a day at
+# scale 1), billed in USD, and each lives within its UTC day: a record whose last
+# timestamp would fall on the next day is not made.
+
+
+@dataclass(frozen=True)
+class Metered:
+    """A product billed as ``rate x quantity``, one record per use.
+
+    ``median``/``sigma``/``most`` shape the amount of each use (a lognormal, rounded, from
+    1 to ``most``): seconds when ``per_minute`` (billed per started minute), else units.
+    A ``calls`` product is a call: ``started_at``, ``answered_at``, ``finished_at``.
+    ``choices`` are categorical columns drawn uniformly; ``numbers`` names the phone number
+    columns (``cli``/``cld``: the account's number and the other party's, by direction).
+    """
+
+    name: str  # the detail record type
+    per_day: float  # records a day at scale 1
+    unit: str  # what the rate is per (``rate_measured_in``)
+    rate: str  # USD per unit, exact
+    median: float
+    sigma: float
+    most: int
+    per_minute: bool = False
+    calls: bool = False
+    choices: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    numbers: tuple[str, ...] = ()
+
+    @property
+    def time_column(self) -> str:
+        return "started_at" if self.calls else "created_at"
+
+
+_DIRECTIONS = ("direction", ("inbound", "outbound"))
+METERED: tuple[Metered, ...] = (
+    Metered("verify", 80, "verification", "0.0300", 1, 0.0, 1,
+            choices=(("verify_channel_type", ("sms", "call", "flashcall", "psd2")),
+                     ("verification_status", ("accepted", "expired", "invalid"))),
+            numbers=("destination_phone_number",)),
+    Metered("fax", 6, "page", "0.0070", 3, 0.7, 40,
+            choices=(_DIRECTIONS, ("status", ("delivered", "failed"))), numbers=("cli", "cld")),
+    Metered("media_storage", 25, "MB", "0.0010", 5, 1.2, 500,
+            choices=(("action_type", ("upload", "download", "delete")),
+                     ("status", ("success", "failed")))),
+    Metered("embedding", 15, "token", "0.000001", 2000, 1.0, 200_000,
+            choices=(("model", ("thenlper/gte-large", "intfloat/multilingual-e5-large")),)),
+    Metered("inference-speech-to-text", 20, "minute", "0.0150", 90, 1.0, 3600,
+            per_minute=True, choices=(("model", ("openai/whisper-large-v3-turbo",
+                                                 "distil-whisper/distil-large-v2")),)),
+    Metered("media-streaming", 10, "minute", "0.0035", 180, 0.8, 7200, per_minute=True),
+    Metered("noise-suppression", 12, "minute", "0.0020", 150, 0.8, 7200, per_minute=True),
+    Metered("siprec-client", 5, "minute", "0.0025", 240, 0.8, 7200, per_minute=True),
+    Metered("tts", 40, "character", "0.000015", 400, 0.9, 20_000,
+            choices=(("voice", ("Telnyx.KokoroTTS.af", "AWS.Polly.Joanna", "Azure.en-US-Ava")),)),
+    Metered("webrtc", 30, "minute", "0.0020", 120, 1.0, 7200, per_minute=True, calls=True,
+            choices=(_DIRECTIONS,), numbers=("cli", "cld")),
+    Metered("sip-trunking", 150, "minute", "0.0050", 95, 1.0, 14_400, per_minute=True,
+            calls=True, choices=(_DIRECTIONS,), numbers=("cli", "cld")),
+)  # fmt: skip
+#: USD per answering-machine detection, per conference participant minute.
+AMD_RATE, CONFERENCE_RATE = _micro("0.0020"), _micro("0.0020")
+_AMD_SHARE = 0.10  # of answered outbound calls
+_CONFERENCES = 6.0  # a day at scale 1, 2 to 6 participants each
+# The id's ``sub`` of each product (metered ones: their position), and random streams
+# (fixed numbers, so adding a product never changes another's records).
+_SUB_AMD, _SUB_CONF, _SUB_PART, _SUB_PART_LEG, _SUB_PART_SESSION = 20, 21, 22, 23, 24
+_S_PRODUCTS, _S_AMD, _S_CONFERENCES = 16, 40, 41
+_USD_ONLY = 0  # CURRENCIES.index("USD")
+_FEATURE_DT = _cat(("PREMIUM",))
+_CONF_NAME_DT = _cat(("Daily standup", "Sales sync", "Support escalation", "Board call"))
+_REGION_DT = _cat(("us-east", "us-central", "eu-west"))
+
+#: The time column of each product table (what days and windows are cut by).
+PRODUCT_TIME_COLUMN = {
+    **{m.name: m.time_column for m in METERED},
+    "amd": "invoked_at",
+    "conference": "started_at",
+    "conference-participant": "joined_at",
+}
+
+
+def _usd(n: int) -> pd.Categorical:
+    return _codes(np.full(n, _USD_ONLY), _CURRENCY_DT)
+
+
+def _build_metered(led: Ledger, day: dt.date | None, index: int) -> pd.DataFrame:
+    product = METERED[index]
+    rng = _rng(led, _S_PRODUCTS + index, day)
+    t = led.static_tables()
+    n = int(rng.poisson(_mean(led, product.per_day, day)))
+    ts = np.sort(_times(rng, day, n))
+    ts = ts[_sorted_unique(ts)]
+    n = len(ts)
+    amount = np.rint(rng.lognormal(np.log(product.median), product.sigma, n))
+    amount = np.clip(amount, 1, product.most).astype(np.int64)
+    cols: dict[str, Any] = {
+        "id": _strings(led.ids.encode(K_PRODUCT, 0 if day is None else day.toordinal(),
+                                      np.arange(n), index)),
+        product.time_column: _timestamps(ts),
+    }  # fmt: skip
+    last = ts
+    quantity = amount
+    if product.per_minute:
+        begin = ts
+        if product.calls:
+            begin = ts + rng.integers(2 * _US, 15 * _US, n)
+            cols["answered_at"] = _timestamps(begin)
+        last = begin + amount * _US
+        quantity = -(-amount // 60)
+        if product.calls:
+            cols["finished_at"] = _timestamps(last)
+            cols["call_sec"] = amount
+            cols["billed_sec"] = quantity * 60
+        else:
+            cols["duration_sec"] = amount
+    cols["quantity"] = quantity
+    rate = _micro(product.rate)
+    cols["rate_micro"] = np.full(n, rate, dtype=np.int64)
+    cols["cost_micro"] = (rate * quantity).astype(np.int64)
+    cols["currency"] = _usd(n)
+    for name, values in product.choices:
+        cols[name] = _codes(rng.choice(len(values), size=n), _cat(values))
+    if product.numbers:
+        country = rng.choice(_NC, size=n, p=_C.weight)
+        remote = _numbers(_remote(rng, country))
+        if product.numbers == ("cli", "cld"):
+            own = _numbers(t["num_int"][_pick_number(led, rng, "pool_any", country)])
+            inbound = pa.array(cols["direction"].codes == 0)
+            cols["cli"] = _strings(pc.if_else(inbound, remote, own))
+            cols["cld"] = _strings(pc.if_else(inbound, own, remote))
+        else:
+            cols[product.numbers[0]] = _strings(remote)
+    frame = pd.DataFrame(cols)
+    # Within its day, and over by ``now``.
+    keep = (last <= _day_us(day) + DAY_US - 1) & (last <= led.now_us)
+    return frame if keep.all() else frame[keep].reset_index(drop=True)
+
+
+def _metered_builder(index: int) -> Any:
+    def build(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
+        return {METERED[index].name: _build_metered(led, day, index)}
+
+    build.__name__ = f"build_{METERED[index].name}"  # the day cache tells builders by name
+    return build
+
+
+def build_amd(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
+    """Answering-machine detection on a share of the day's answered outbound calls,
+    invoked when the call is answered (so only calls answered within the day)."""
+    rng = _rng(led, _S_AMD, day)
+    calls = led.table("_calls_all", day)
+    info = led.table("_call_info", day)
+    answer, end = info["answer"].to_numpy(), info["end"].to_numpy()
+    drawn = rng.random(len(calls)) < _AMD_SHARE
+    pick = (drawn & ~info["inbound"].to_numpy() & (answer != _NAT)
+            & (answer < _day_us(day) + DAY_US) & (end <= led.now_us))  # fmt: skip
+    rows = np.flatnonzero(pick)
+    n = len(rows)
+    ordinal = 0 if day is None else day.toordinal()
+    taken = calls.take(rows)
+    frame = pd.DataFrame({
+        "id": _strings(led.ids.encode(K_PRODUCT, ordinal, rows, _SUB_AMD)),
+        "invoked_at": _timestamps(answer[rows]),
+        "call_leg_id": taken["call_leg_id"].array,
+        "call_session_id": taken["call_session_id"].array,
+        "connection_id": taken["connection_id"].to_numpy(),
+        "connection_name": taken["connection_name"].array,
+        "billing_group_id": taken["billing_group_id"].array,
+        "billing_group_name": taken["billing_group_name"].array,
+        "tags": taken["tags"].array,
+        "feature": _codes(np.zeros(n), _FEATURE_DT),
+        "quantity": np.ones(n, dtype=np.int64),
+        "rate_micro": np.full(n, AMD_RATE, dtype=np.int64),
+        "cost_micro": np.full(n, AMD_RATE, dtype=np.int64),
+        "currency": _usd(n),
+    })  # fmt: skip
+    return {"amd": _sort_frame(frame, "invoked_at", "id")}
+
+
+def build_conferences(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
+    """Conferences and their participants; a conference ends when its last participant
+    leaves, within the day."""
+    rng = _rng(led, _S_CONFERENCES, day)
+    t = led.static_tables()
+    n = int(rng.poisson(_mean(led, _CONFERENCES, day)))
+    start = np.sort(_times(rng, day, n))
+    start = start[_sorted_unique(start)]
+    n = len(start)
+    size = rng.integers(2, 7, size=n)
+    conf = np.repeat(np.arange(n), size)
+    m = len(conf)
+    day_end = _day_us(day) + DAY_US - 1
+    joined = np.minimum(start[conf] + rng.integers(0, 90 * _US, m), day_end)
+    stay = np.clip(rng.lognormal(np.log(1200), 0.6, m), 60, 4 * 3600).astype(np.int64)
+    left = np.minimum(joined + stay * _US, day_end)
+    first = np.cumsum(size) - size
+    ended = np.maximum.reduceat(left, first) if n else np.zeros(0, np.int64)
+    call_sec = -(-(left - joined) // _US)
+    billed = -(-call_sec // 60) * 60
+    country = rng.choice(_NC, size=m, p=_C.weight)
+    remote = _numbers(_remote(rng, country))
+    own = _numbers(t["num_int"][_pick_number(led, rng, "pool_any", country)])
+    name = rng.choice(len(_CONF_NAME_DT.categories), size=n)
+    region = rng.choice(len(_REGION_DT.categories), size=n)
+    conn = rng.integers(0, len(t["conn_ids"]), size=n)
+    ordinal = 0 if day is None else day.toordinal()
+    conf_ids = led.ids.encode(K_PRODUCT, ordinal, np.arange(n), _SUB_CONF)
+    user = _cat([led.user_id])
+    conferences = pd.DataFrame({
+        "id": _strings(conf_ids),
+        "started_at": _timestamps(start),
+        "ended_at": _timestamps(ended),
+        "expires_at": _timestamps(start + DAY_US),
+        "name": _codes(name, _CONF_NAME_DT),
+        "region": _codes(region, _REGION_DT),
+        "connection_id": t["conn_ids"][conn],
+        "call_sec": -(-(ended - start) // _US),
+        "participant_count": size.astype(np.int64),
+        "participant_call_sec": np.add.reduceat(call_sec, first) if n else np.zeros(0, np.int64),
+        "user_id": _codes(np.zeros(n), user),
+    })  # fmt: skip
+    rows = np.arange(m)
+    participants = pd.DataFrame({
+        "id": _strings(led.ids.encode(K_PRODUCT, ordinal, rows, _SUB_PART)),
+        "joined_at": _timestamps(joined),
+        "left_at": _timestamps(left),
+        "conference_id": _strings(conf_ids.take(pa.array(conf))),
+        "call_leg_id": _strings(led.ids.encode(K_PRODUCT, ordinal, rows, _SUB_PART_LEG)),
+        "call_session_id": _strings(led.ids.encode(K_PRODUCT, ordinal, rows, _SUB_PART_SESSION)),
+        "originating_number": _strings(remote),
+        "destination_number": _strings(own),
+        "call_sec": call_sec.astype(np.int64),
+        "billed_sec": billed.astype(np.int64),
+        "quantity": (billed // 60).astype(np.int64),
+        "rate_micro": np.full(m, CONFERENCE_RATE, dtype=np.int64),
+        "cost_micro": (CONFERENCE_RATE * (billed // 60)).astype(np.int64),
+        "currency": _usd(m),
+        "user_id": _codes(np.zeros(m), user),
+    })  # fmt: skip
+    # A conference and its participants appear once it has ended.
+    over = ended <= led.now_us
+    if not over.all():
+        conferences = conferences[over].reset_index(drop=True)
+        participants = participants[over[conf]]
+    return {"conference": conferences,
+            "conference-participant": _sort_frame(participants, "joined_at", "id")}  # fmt: skip
+
+
 #: Which generator makes each table (a generator makes several tables of one day at once).
 BUILDERS: dict[str, Any] = {
     "messages": build_messages,
@@ -1031,4 +1283,8 @@ BUILDERS: dict[str, Any] = {
     "_linked_messages": build_sessions,
     "wireless": build_wireless,
     "lookups": build_lookups,
+    **{m.name: _metered_builder(i) for i, m in enumerate(METERED)},
+    "amd": build_amd,
+    "conference": build_conferences,
+    "conference-participant": build_conferences,
 }

@@ -19,6 +19,8 @@ import pyarrow as pa
 
 K_MESSAGE, K_CALL_LEG, K_CALL_SESSION, K_CALL_EVENT = 0, 1, 2, 3
 K_SESSION_EVENT, K_WIRELESS, K_LOOKUP, K_SIP, K_STATIC = 4, 5, 6, 7, 15
+# Records of the products behind the Detail Record Search API (sub: which product).
+K_PRODUCT = 8
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 

@@ -29,7 +29,15 @@ import numpy as np
 import pandas as pd
 
 from .daycache import DayCache
-from .generators import BUILDERS, DAY_US, ROOT_TYPE, build_static, format_micro, timestamp_us
+from .generators import (
+    BUILDERS,
+    DAY_US,
+    PRODUCT_TIME_COLUMN,
+    ROOT_TYPE,
+    build_static,
+    format_micro,
+    timestamp_us,
+)
 from .ids import (
     K_CALL_LEG,
     K_CALL_SESSION,
@@ -73,9 +81,24 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- the ledger
 _TIME_COLUMN = {"messages": "created_at", "calls": "start_time", "call_events": "event_timestamp",
                 "session_events": "created_at", "wireless": "created_at",
-                "lookups": "created_at"}  # fmt: skip
+                "lookups": "created_at", **PRODUCT_TIME_COLUMN}  # fmt: skip
 _ID_COLUMN = {"messages": "id", "calls": "call_leg_id", "call_events": "event_id",
               "session_events": "id", "wireless": "id", "lookups": "id"}  # fmt: skip
+
+#: Where the records of each ``filter[record_type]`` of the Detail Record Search API live:
+#: ``(table, session event type)``; the same rows every other endpoint shows.
+DETAIL_TABLES: dict[str, tuple[str, str | None]] = {
+    "messaging": ("messages", None),
+    "call-control": ("calls", None),
+    "wireless": ("wireless", None),
+    "recording": ("session_events", "recordings"),
+    "stt": ("session_events", "transcriptions"),
+    "ai-voice-assistant": ("session_events", "ai-voice-assistant"),
+    "inference": ("session_events", "inference"),
+    **{name: (name, None) for name in PRODUCT_TIME_COLUMN},
+}
+#: The time column of each record type's table (what windows are cut by).
+DETAIL_TIME_COLUMN = {name: _TIME_COLUMN[table] for name, (table, _) in DETAIL_TABLES.items()}
 _LOCATE = {  # id kind -> (what locate() calls it, the table it lives in)
     K_MESSAGE: ("message", "messages"),
     K_CALL_LEG: ("call", "calls"),
@@ -341,6 +364,25 @@ class Ledger:
         True
         """
         return self._window("lookups", start, end)
+
+    def detail_records(self, record_type: str, start: Any, end: Any) -> pd.DataFrame:
+        """The records of one Detail Record Search ``record_type`` in ``[start, end]``,
+        by the time column of their table (:data:`DETAIL_TABLES`).
+
+        Examples
+        --------
+        >>> import datetime
+        >>> led = Ledger(1, "KEY", days=1, until=datetime.date(2025, 1, 31))
+        >>> amd = led.detail_records("amd", led.start, led.now)
+        >>> calls = led.calls(led.start, led.now)
+        >>> bool(amd["call_leg_id"].isin(calls["call_leg_id"]).all())
+        True
+        """
+        table, event_type = DETAIL_TABLES[record_type]
+        frame = self._window(table, start, end)
+        if event_type is None:
+            return frame
+        return frame[(frame["record_type"] == event_type).to_numpy()].reset_index(drop=True)
 
     # ------------------------------------------------------------------ ids
     def locate(self, event_id: str) -> tuple[str, pd.Series] | None:

@@ -18,6 +18,8 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
+from .generators import METERED
+from .ledger import DETAIL_TIME_COLUMN
 from .spec import CDR_AGGREGATION_KEYS, CDR_BREAKDOWN_KEYS, MDR_AGGREGATION_KEYS
 
 MICRO = 1_000_000
@@ -308,6 +310,41 @@ def lookup_usage(ledger: Any, start: Any, end: Any, by: Sequence[str]) -> pd.Dat
         "cost_micro": _int(df["cost_micro"]),
     }
     return _group(_keys(df, by, TIME_COLUMNS["lookups"]), metrics, LOOKUP_METRICS)
+
+
+#: Products of ``/usage_reports`` beyond the four above: one per Detail Record Search
+#: record type that has a cost, named like it, with the ledger columns it can be broken
+#: out by (besides ``date`` and ``currency``). Conferences are billed per participant.
+RECORD_TYPE_PRODUCTS: dict[str, list[str]] = {
+    "recording": [], "stt": [], "ai-voice-assistant": [], "inference": ["model"],
+    **{m.name: [name for name, _ in m.choices] for m in METERED},
+    "amd": ["connection_id", "connection_name", "billing_group_id", "billing_group_name", "tags"],
+    "conference-participant": [],
+}  # fmt: skip
+RECORD_TYPE_METRICS = ["count", "cost_micro"]
+
+
+def record_type_usage(
+    ledger: Any, start: Any, end: Any, by: Sequence[str], *, record_type: str
+) -> pd.DataFrame:
+    """Totals of one detail record type per group: ``count`` and cost, from the very rows
+    ``/detail_records`` serves (:meth:`~.ledger.Ledger.detail_records`).
+
+    Examples
+    --------
+    >>> from telnyx_analytics.sandbox.ledger import Ledger
+    >>> lg = Ledger(1, "KEY", days=3)
+    >>> df = record_type_usage(lg, lg.start, lg.now, ["date"], record_type="fax")
+    >>> int(df["count"].sum()) == len(lg.detail_records("fax", lg.start, lg.now))
+    True
+    """
+    lo, hi = _window(ledger, start, end)
+    df = ledger.detail_records(record_type, lo, hi) if lo <= hi else None
+    if df is None or not len(df):
+        return _empty(by, RECORD_TYPE_METRICS)
+    metrics = {"count": np.ones(len(df), dtype=np.int64), "cost_micro": _int(df["cost_micro"])}
+    keys = _keys(df, by, DETAIL_TIME_COLUMN[record_type])
+    return _group(keys, metrics, RECORD_TYPE_METRICS)
 
 
 def month_window(month: int, year: int) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -48,6 +48,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -59,12 +60,14 @@ from ._web import ApiError, Request, Response, Router, bad_parameter
 from .paging import Page, cursor_cut, cursor_page, number_page, uses_cursor
 from .spec import CDR_FIELDS
 from .usage import (
+    RECORD_TYPE_PRODUCTS,
     cdr_usage_rows,
     format_money,
     key_strings,
     lookup_usage,
     mdr_usage_rows,
     messaging_usage,
+    record_type_usage,
     voice_usage,
     wireless_usage,
 )
@@ -1036,6 +1039,11 @@ USAGE_PRODUCTS: dict[str, UsageProduct] = {
             ["date", "lookup_type", "user_id", "currency"],
             {"total_dips": ("total_dips", "count"), "cost": ("cost_micro", "money")},
         ),
+        # The other products of the Detail Record Search API, totalled from its records.
+        *[UsageProduct(name, name, partial(record_type_usage, record_type=name),
+                       ["date", *dimensions, "currency"],
+                       {"count": ("count", "count"), "cost": ("cost_micro", "money")})
+          for name, dimensions in RECORD_TYPE_PRODUCTS.items()],
     ]
 }  # fmt: skip
 
