@@ -1,7 +1,8 @@
 """The sandbox application: accounts, authentication and dispatch to the routes.
 
 ``App.handle(Request) -> Response`` is the whole API, without sockets. The routes live in
-``views.py`` (synchronous views of the ledger) and ``jobs.py`` (asynchronous reports).
+``views.py`` (synchronous views of the ledger), ``detail_records.py`` (the Detail Record
+Search API) and ``jobs.py`` (asynchronous reports).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from . import jobs, views
+from . import detail_records, jobs, views
 from ._web import ApiError, Request, Response, Router
 from .ledger import Ledger
 
@@ -56,6 +57,7 @@ class App:
         self._accounts: dict[str, Account] = {}
         self._accounts_lock = threading.Lock()
         views.register(self.router, self)
+        detail_records.register(self.router)
         self.reports = jobs.ReportService(self)
         self.reports.register(self.router)
 
