@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -467,3 +468,19 @@ def test_a_refusal_names_the_choices(sandbox: Sandbox, http: requests.Session) -
                                                     "filter[created_at]": "2024-03-11"},
                  status=400)["errors"][0]["detail"]  # fmt: skip
     assert "started_at" in detail and "finished_at" in detail and "answered_at" in detail
+
+
+def test_the_docs_list_every_record_type_with_its_fields() -> None:
+    """docs/data/detail-records.md shows what the sandbox serves, type by type."""
+    page = Path(__file__).resolve().parents[2] / "docs" / "data" / "detail-records.md"
+    rows = {}
+    for line in page.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`") and cells[2].startswith("`"):
+            rows[cells[0].strip("`")] = cells
+    assert sorted(rows) == sorted(RECORD_TYPES)
+    for name, (_, record_type, time_field, _, fields) in rows.items():
+        kind = DETAIL_TYPES[name]
+        assert record_type.strip("`") == kind.record_type
+        assert time_field.strip("`") == kind.time_field
+        assert [f.strip(" `") for f in fields.split(",")] == list(kind.fields), name
