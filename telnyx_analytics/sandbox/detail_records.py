@@ -16,7 +16,7 @@ Choices where the description is silent (docs/data/detail-records.md lists the f
   filter every record of the ledger's period is searched.
 - ``filter[f]=v`` and ``filter[f][eq]=v`` compare text case-insensitively; ``gt``,
   ``gte``, ``lt``, ``lte`` compare numbers, money and times; ``starts_with``,
-  ``ends_with`` and ``contains`` match text. A date alone as an upper bound means the end
+  ``ends_with`` and ``contains`` match text fields (only). A date alone as an upper bound means the end
   of that day.
 - Records are ordered by the time field, then ``id``, unless ``sort`` says otherwise
   (``id`` always breaks ties, so pages never overlap).
@@ -292,7 +292,8 @@ def _records(kind: DetailType, rows: pd.DataFrame, ledger: Any) -> list[dict[str
 _FILTER = re.compile(r"^filter\[([^\]]+)\](?:\[([^\]]+)\])?$")
 OPERATORS = ("eq", "gt", "gte", "lt", "lte", "starts_with", "ends_with", "contains")
 _ORDERING = ("gt", "gte", "lt", "lte")
-_TEXT_OPS = ("starts_with", "ends_with", "contains")
+_TEXT_OPS = ("starts_with", "ends_with", "contains")  # on text fields only
+_NUMBERS = ("int", "float", "money", "money_float", "mb")
 _LAST_N_DAYS = re.compile(r"^last_(\d+)_days$")
 DATE_RANGES = ("yesterday", "today", "tomorrow", "last_week", "this_week", "next_week",
                "last_month", "this_month", "next_month")  # fmt: skip
@@ -383,8 +384,9 @@ def parse_query(req: Request, ledger: Any) -> Query:
         if field is None:
             raise bad_parameter(key, f"{kind.name} records have no field {name!r}; "
                                      f"filter on: {', '.join(kind.fields)}.")  # fmt: skip
-        if op not in OPERATORS or (field.is_time and op in _TEXT_OPS):
-            usable = [o for o in OPERATORS if not (field.is_time and o in _TEXT_OPS)]
+        text = field.kind not in _NUMBERS and not field.is_time
+        if op not in OPERATORS or (op in _TEXT_OPS and not text):
+            usable = [o for o in OPERATORS if text or o not in _TEXT_OPS]
             raise bad_parameter(key, f"The operator of {name} must be one of: "
                                      f"{', '.join(usable)}; got {op!r}.")  # fmt: skip
         if field.is_time and op != "eq":
@@ -403,7 +405,7 @@ def parse_query(req: Request, ledger: Any) -> Query:
 def _check_value(key: str, field: Field, op: str, value: str) -> None:
     if field.is_time:
         parse_time(key, value)
-    elif op in _ORDERING and field.kind in ("int", "float", "money", "money_float", "mb"):
+    elif op in _ORDERING and field.kind in _NUMBERS:
         try:
             Decimal(value)
         except InvalidOperation:
@@ -430,7 +432,7 @@ def _comparable(field: Field, values: pd.Series | None, ledger: Any, n: int) -> 
         return pd.Series(_write(field, None, ledger, n), dtype=object).astype(str).str.lower()
     if field.is_time:
         return pd.Series(_times_us(values))
-    if field.kind in ("int", "float", "money", "money_float", "mb"):
+    if field.kind in _NUMBERS:
         return pd.Series(pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan))
     text = key_strings(values).str.lower()
     return pd.Series(text.to_numpy())
@@ -449,28 +451,22 @@ def _operand(field: Field, value: str) -> Any:
 
 
 def _mask(field: Field, values: pd.Series, op: str, raw: str) -> np.ndarray:
-    numeric = values.dtype.kind in "fi"
-    if op in _TEXT_OPS or (op == "eq" and not field.is_time and not numeric):
-        text = values.astype(str) if numeric else values
-        needle = raw.lower()
-        if op == "eq":
-            return (text == needle).to_numpy()
-        method = {"starts_with": "startswith", "ends_with": "endswith", "contains": "contains"}
-        if op == "contains":
-            return text.str.contains(needle, regex=False).to_numpy(dtype=bool)
-        return getattr(text.str, method[op])(needle).to_numpy(dtype=bool)
-    if op == "eq" and numeric and not field.is_time:
-        try:
-            operand = _operand(field, raw)
-        except (InvalidOperation, ValueError):
-            return np.zeros(len(values), dtype=bool)  # not a number: equals no record
-    else:
+    """Which records meet one condition (``values`` from :func:`_comparable`)."""
+    if op in _TEXT_OPS:
+        method = {"starts_with": "startswith", "ends_with": "endswith"}.get(op)
+        if method is None:
+            return values.str.contains(raw.lower(), regex=False).to_numpy(dtype=bool)
+        return getattr(values.str, method)(raw.lower()).to_numpy(dtype=bool)
+    try:
         operand = _operand(field, raw)
-    compare: dict[str, Callable[[Any, Any], Any]] = {
-        "eq": np.equal, "gt": np.greater, "gte": np.greater_equal,
-        "lt": np.less, "lte": np.less_equal,
-    }  # fmt: skip
-    return np.asarray(compare[op](values.to_numpy(), operand), dtype=bool)
+    except (InvalidOperation, ValueError):  # ``eq`` a non-number (ordering was checked)
+        return np.zeros(len(values), dtype=bool)
+    return np.asarray(_COMPARE[op](values.to_numpy(), operand), dtype=bool)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": np.equal, "gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal,
+}  # fmt: skip
 
 
 def search(ledger: Any, query: Query) -> pd.DataFrame:

@@ -439,6 +439,8 @@ ERRORS = [
     ({"filter[record_type]": "messaging", "filter[cld][like]": "1"}, "filter[cld][like]"),
     ({"filter[record_type]": "messaging", "filter[created_at][contains]": "1"},
      "filter[created_at][contains]"),
+    ({"filter[record_type]": "messaging", "filter[parts][starts_with]": "1"},
+     "filter[parts][starts_with]"),
     ({"filter[record_type]": "messaging", "filter[cost][gte]": "cheap"}, "filter[cost][gte]"),
     ({"filter[record_type]": "messaging", "filter[created_at][gte]": "yesterday"},
      "filter[created_at][gte]"),
