@@ -16,8 +16,8 @@ Choices where the description is silent (docs/data/detail-records.md lists the f
   filter every record of the ledger's period is searched.
 - ``filter[f]=v`` and ``filter[f][eq]=v`` compare text case-insensitively; ``gt``,
   ``gte``, ``lt``, ``lte`` compare numbers, money and times; ``starts_with``,
-  ``ends_with`` and ``contains`` match text fields (only). A date alone as an upper bound means the end
-  of that day.
+  ``ends_with`` and ``contains`` match text fields (only). A date alone as an upper
+  bound means the end of that day.
 - Records are ordered by the time field, then ``id``, unless ``sort`` says otherwise
   (``id`` always breaks ties, so pages never overlap).
 - A filter or sort on a field the record type lacks, an unknown operator or record type,
