@@ -35,7 +35,9 @@ RECORD_TYPES = [
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with serve(seed=SEED, days=DAYS, until=UNTIL, scale=SCALE) as sb:
+    # These tests page through whole record types as fast as they can; the rate limit has
+    # its own tests (test_rate_limit.py).
+    with serve(seed=SEED, days=DAYS, until=UNTIL, scale=SCALE, rate_limit=None) as sb:
         yield sb
 
 
