@@ -1,11 +1,24 @@
 """Plots of costs, usage and session trees with matplotlib: DataFrame or SessionTree in, Axes out.
 
 Every function draws on ``ax`` when given, else on a new figure, and returns the
-``matplotlib.axes.Axes``; none calls ``plt.show()`` and none changes global style. Money
-axes are labelled with their currency and never mix currencies: a frame with several
-currencies is drawn for one of them (``currency=``; by default the one with the most
-records, and the title says which others were left out) or converted with ``rates=``.
-Products keep the same colour in every plot.
+``matplotlib.axes.Axes``; none calls ``plt.show()`` and none changes global style.
+
+Small multiples: ``col=`` and ``row=`` (column names) draw one panel per value on a new
+figure and return the 2-D array of their Axes (``axes[row, col]``, as
+``plt.subplots(squeeze=False)`` gives it; the figure is ``axes[0, 0].figure``). Panels
+share their time axis, and their money axis only when every panel is in the same
+currency. ``ax=`` with ``col=``/``row=`` is a ``ValueError``.
+
+Money axes are labelled with their currency and never mix currencies: a frame with several
+currencies is drawn one panel per currency (``col="currency"``), for one of them
+(``currency=``; by default the one with the most records, and the title names the others)
+or converted with ``rates=``/``to=`` (exactly, by :func:`telnyx_analytics.cost_by`).
+
+A category value has the same colour in every plot and panel: products, directions and
+currencies have fixed colours, any other value is hashed to a palette colour, so ``CA`` is
+not coloured by the order it happens to appear in (``palette=`` overrides: a mapping of
+value to colour, a list of colours, or a matplotlib colormap name). ``Other`` is grey.
+Extra keyword arguments go to the matplotlib artist that draws the data.
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ from __future__ import annotations
 import heapq
 import logging
 import zlib
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.dates as mdates
@@ -34,6 +47,7 @@ if TYPE_CHECKING:
     from .sessions import SessionTree
 
 __all__ = [
+    "category_color",
     "cost_breakdown",
     "cost_over_time",
     "product_color",
@@ -43,10 +57,13 @@ __all__ = [
 
 log = logging.getLogger("telnyx_analytics.plot")
 
-# Matplotlib's "tab10", named so that a product is the same colour everywhere.
+# Matplotlib's "tab10" without its grey (grey is "Other"), then five darker colours of
+# "tab20b"/"tab20c" that stay apart from them: strong colours only, no pale twins that
+# would read as a shade of their neighbour.
 _BLUE, _ORANGE, _GREEN, _RED, _PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"
 _BROWN, _PINK, _OLIVE, _CYAN = "#8c564b", "#e377c2", "#bcbd22", "#17becf"
-_QUALITATIVE = [_BLUE, _ORANGE, _GREEN, _RED, _PURPLE, _BROWN, _PINK, _OLIVE, _CYAN]
+PALETTE = [_BLUE, _ORANGE, _GREEN, _RED, _PURPLE, _BROWN, _PINK, _OLIVE, _CYAN,
+           "#393b79", "#637939", "#843c39", "#7b4173", "#e7ba52"]
 OTHER_COLOR = "#b4b4b4"
 PRODUCT_COLORS = {
     "messaging": _BLUE,
@@ -62,32 +79,140 @@ PRODUCT_COLORS = {
     "inference": _CYAN,
     "(not expanded)": "#dddddd",
 }
+#: Values with a colour of their own in every plot; any other value is hashed (see above).
+FIXED_COLORS = {
+    **PRODUCT_COLORS,
+    "inbound": _BLUE, "outbound": _ORANGE,
+    "USD": _BLUE, "EUR": _GREEN, "GBP": _RED, "CAD": _PURPLE, "AUD": _BROWN,
+}
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥"}
 _TITLES = {"D": "Daily", "W": "Weekly", "MS": "Monthly", "M": "Monthly", "ME": "Monthly",
            "h": "Hourly", "QS": "Quarterly", "Q": "Quarterly", "YS": "Yearly", "Y": "Yearly"}
+#: Column names as a person reads them, with their unit.
+_NAMES = {
+    "cost": "cost", "total_cost": "cost", "count": "records", "parts": "message parts",
+    "country_code": "country", "terminating_country": "destination country",
+    "originating_country": "origin country", "sim_card_id": "SIM", "sim_group_name": "SIM group",
+    "sim_group_id": "SIM group", "profile_name": "messaging profile", "profile_id": "profile",
+    "message_type": "message type", "connection_name": "connection",
+    "connection_id": "connection", "event_name": "event", "total_dips": "lookups",
+    "tn_type": "number type", "mcc": "MCC", "mnc": "MNC", "imsi": "IMSI",
+}
+_UNITS = {"mb": "MB", "kb": "KB", "gb": "GB", "sec": "s", "secs": "s", "seconds": "s",
+          "ms": "ms", "min": "min", "minutes": "min"}
+_WORDS = {"id": "ID", "sim": "SIM", "mb": "MB", "tn": "number", "cdr": "CDR", "mdr": "MDR"}
+MAX_PANELS = 24
 
 
-def product_color(product: str) -> str:
-    """The colour of a product, the same in every plot (unknown names get a stable one).
+def human(name: Hashable) -> str:
+    """A column name as a person reads it, unit in brackets: ``data_mb`` -> ``data (MB)``.
 
-    >>> product_color("messaging")
-    '#1f77b4'
+    >>> human("sim_card_id"), human("downlink_data_mb"), human("billed_sec")
+    ('SIM', 'downlink data (MB)', 'billed (s)')
     """
-    if product in PRODUCT_COLORS:
-        return PRODUCT_COLORS[product]
-    return _QUALITATIVE[zlib.crc32(str(product).encode()) % len(_QUALITATIVE)]
+    text = str(name)
+    if text in _NAMES:
+        return _NAMES[text]
+    words = text.replace("-", "_").split("_")
+    unit = _UNITS.get(words[-1].lower()) if len(words) > 1 else None
+    if unit:
+        words = words[:-1]
+    readable = " ".join(_WORDS.get(w.lower(), w) for w in words if w)
+    return f"{readable} ({unit})" if unit else readable
 
 
-def _colors(labels: Sequence[str], other: str, products: bool) -> list[str]:
-    """Colours for series labels: product colours for products, else tab10 in order."""
-    out, free = [], iter(_QUALITATIVE * 4)
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _names(columns: Sequence[Hashable]) -> str:
+    return " and ".join(human(c) for c in columns)
+
+
+def category_color(value: Hashable) -> str:
+    """The colour of a category value, the same in every plot.
+
+    Products, directions and currencies have fixed colours (``FIXED_COLORS``); any other
+    value is hashed to one of the palette's colours, so it does not depend on which other
+    values are drawn or in what order. (Two values drawn together that hash to the same
+    colour are told apart: the later one alphabetically takes the next free colour.)
+
+    >>> category_color("messaging"), category_color("CA") == category_color("CA")
+    ('#1f77b4', True)
+    """
+    text = str(value)
+    if text in FIXED_COLORS:
+        return FIXED_COLORS[text]
+    return PALETTE[zlib.crc32(text.encode()) % len(PALETTE)]
+
+
+#: The name used since the first release: a product's colour is its category colour.
+product_color = category_color
+
+
+def _palette_colors(palette: str | Sequence[Any]) -> list[str]:
+    if isinstance(palette, str):
+        import matplotlib as mpl
+
+        cmap = mpl.colormaps[palette]
+        colors = getattr(cmap, "colors", None)
+        values = colors if colors is not None else cmap(np.linspace(0, 1, 10))
+        return [to_hex(c) for c in values]
+    return [to_hex(c) for c in palette]
+
+
+def _color_map(values: Sequence[str], other: str,
+               palette: Mapping[Any, Any] | Sequence[Any] | str | None) -> dict[str, str]:
+    """A colour for each value: the value's own (see ``category_color``), distinct within
+    the plot."""
+    given: dict[str, str] = {}
+    colors = PALETTE
+    if isinstance(palette, Mapping):
+        given = {str(k): to_hex(v) for k, v in palette.items()}
+    elif palette is not None:
+        colors = _palette_colors(palette)
+        if not colors:
+            raise ValueError("palette: give a mapping of value to colour, a non-empty list of "
+                             "colours or a matplotlib colormap name")
+    out: dict[str, str] = {}
+    for value in values:
+        if value in given:
+            out[value] = given[value]
+        elif value == other:
+            out[value] = OTHER_COLOR
+        elif palette is None and value in FIXED_COLORS:
+            out[value] = FIXED_COLORS[value]
+    used = set(out.values())
+    for value in sorted(v for v in values if v not in out):
+        start = zlib.crc32(value.encode()) % len(colors)
+        free = [colors[(start + k) % len(colors)] for k in range(len(colors))]
+        out[value] = next((c for c in free if c not in used), colors[start])
+        used.add(out[value])
+    return out
+
+
+def _shorten(labels: Sequence[str], width: int = 16) -> dict[str, str]:
+    """Long ids cut to a readable few characters that still tell every label apart.
+
+    A prefix when the labels differ early (``6a09cdc3…``), else the start and the end
+    (``6a09…6c07``); a label that no cut tells apart stays whole.
+    """
+    def unique(cut: Callable[[str], str]) -> bool:
+        return sum(1 for o in labels if cut(o) == cut(label)) == 1
+
+    out = {}
     for label in labels:
-        if label == other:
-            out.append(OTHER_COLOR)
-        elif products and label in PRODUCT_COLORS:
-            out.append(PRODUCT_COLORS[label])
-        else:
-            out.append(next(free))
+        if len(label) <= width:
+            out[label] = label
+            continue
+        out[label] = label
+        if unique(lambda x: x[:8]):
+            out[label] = label[:8] + "…"
+            continue
+        for k in range(4, len(label) - 6):
+            if unique(lambda x, k=k: x[:4] + x[-k:]):
+                out[label] = f"{label[:4]}…{label[-k:]}"
+                break
     return out
 
 
@@ -158,30 +283,37 @@ def _tidy(ax: Axes, grid_axis: str = "y") -> None:
     ax.set_axisbelow(True)
 
 
-def _pick_currency(totals: pd.DataFrame, currency: str | None) -> tuple[str, list[str]]:
-    """The currency to draw and the others it leaves out (to be named in the title)."""
-    present = totals.groupby("currency", observed=True)["count"].sum().sort_values(
-        ascending=False)
-    names = [str(c) for c in present.index]
+def _one_currency(frame: pd.DataFrame, counts: pd.Series, currency: str | None,
+                  per_panel: bool) -> tuple[pd.DataFrame, str | None, list[str]]:
+    """The rows of the currency to draw, that currency (None: one per panel) and the
+    currencies left out (named in the title).
+
+    ``counts`` are the records per currency; by default the one with the most is drawn.
+    """
+    counts = counts[counts > 0].sort_values(ascending=False, kind="stable")
+    names = [str(c) for c in counts.index]
     if currency is not None:
         if currency not in names:
             raise ValueError(f"currency={currency!r}: the frame has {', '.join(names) or 'none'}")
-        return currency, []  # the caller chose: nothing left out by us
-    if names:
-        chosen = names[0]
-    else:
+        return frame[frame["currency"].astype(str) == currency], currency, []
+    if not names:
         raise ValueError("the frame has no costs to draw")
-    left_out = sorted(n for n in names if n != chosen)
-    if left_out:
-        log.warning("drawing %s only; %s left out (pass currency= or rates=)", chosen,
-                    ", ".join(left_out))
-    return chosen, left_out
+    if per_panel or len(names) == 1:
+        return frame, names[0] if len(names) == 1 else None, []
+    chosen, left_out = names[0], sorted(names[1:])
+    log.warning("drawing %s only; %s left out (pass col='currency', currency= or rates=)",
+                chosen, ", ".join(left_out))
+    return frame[frame["currency"].astype(str) == chosen], chosen, left_out
 
 
-def _title(ax: Axes, title: str, left_out: Sequence[str]) -> None:
+def _title(target: Any, title: str, left_out: Sequence[str]) -> None:
+    """Title of an Axes, or of a Figure (small multiples); names the currencies left out."""
     if left_out:
         title += f"\n(other currencies not shown: {', '.join(left_out)})"
-    ax.set_title(title, fontsize=11 if not left_out else 10)
+    if hasattr(target, "suptitle"):
+        target.suptitle(title, fontsize=11)
+    else:
+        target.set_title(title, fontsize=11 if not left_out else 10)
 
 
 def _floats(values: pd.Series) -> np.ndarray:
@@ -201,28 +333,50 @@ def _naive(periods: pd.DatetimeIndex | pd.Series) -> np.ndarray:
     return index.tz_convert("UTC").tz_localize(None).to_pydatetime()
 
 
+def _text(values: pd.Series) -> pd.Series:
+    """Category values as text, missing ones as ``(missing)``."""
+    return values.astype(object).where(values.notna(), "(missing)").astype(str)
+
+
+def _labels(frame: pd.DataFrame, columns: Sequence[Hashable]) -> pd.Series:
+    """One label per row: the values of ``columns`` joined, ``outbound · CA``."""
+    parts = [_text(frame[c]) for c in columns]
+    label = parts[0]
+    for part in parts[1:]:
+        label = label + " · " + part
+    return label
+
+
 def _top_labels(totals: pd.Series, top: int, other: str) -> dict[str, str]:
     """Map each label to itself (the ``top`` largest) or to ``other``."""
-    ranked = totals.sort_values(ascending=False).index.tolist()
+    if top < 1:
+        raise ValueError(f"top={top!r}: must be a positive integer")
+    ranked = totals.sort_values(ascending=False, kind="stable").index.tolist()
     return {label: (label if i < top or len(ranked) <= top + 1 else other)
             for i, label in enumerate(ranked)}
 
 
-def _stacked(ax: Axes, table: pd.DataFrame, colors: Sequence[str], freq: str) -> None:
+def _ordered(labels: Sequence[str], other: str) -> list[str]:
+    """``other`` last."""
+    return [x for x in labels if x != other] + ([other] if other in labels else [])
+
+
+def _stacked(ax: Axes, table: pd.DataFrame, colors: Sequence[str], names: Sequence[str],
+             freq: str, kwargs: dict[str, Any]) -> None:
     """Stacked bars (or areas for long series) of a period x series table."""
     x = _naive(table.index)
     if len(table) > 120:
-        ax.stackplot(x, table.to_numpy().T, labels=[str(c) for c in table.columns],
-                     colors=colors, linewidth=0)
+        ax.stackplot(x, table.to_numpy().T, labels=names, colors=colors,
+                     **{"linewidth": 0, **kwargs})
         return
     # Each bar spans 85% of its own period (months differ in length), from its start.
     ends = [*table.index[1:], table.index[-1] + pd.tseries.frequencies.to_offset(_offset(freq))]
     widths = [(b - a).total_seconds() / 86400 * 0.85 for a, b in
               zip(table.index, ends, strict=True)]
     bottom = np.zeros(len(table))
-    for (label, values), color in zip(table.items(), colors, strict=True):
+    for (_, values), color, name in zip(table.items(), colors, names, strict=True):
         ax.bar(x, values.to_numpy(), width=widths, bottom=bottom, align="edge",
-               label=str(label), color=color, linewidth=0)
+               **{"label": name, "color": color, "linewidth": 0, **kwargs})
         bottom += values.to_numpy()
 
 
@@ -237,12 +391,109 @@ def _legend(ax: Axes, title: str | None, n: int) -> None:
                   fontsize=9, title_fontsize=9, reverse=True)
 
 
+# -- small multiples ------------------------------------------------------------------------
+
+Panel = tuple[str | None, str | None, np.ndarray]  # row value, column value, row mask
+
+
+def _facet_columns(df: pd.DataFrame, row: Hashable | None, col: Hashable | None,
+                   ax: Axes | None) -> list[Hashable]:
+    """The facet columns, checked before anything is computed or drawn."""
+    for column, argument in ((row, "row"), (col, "col")):
+        if column is not None:
+            analysis._require(df, column, argument)
+    facets = [c for c in (row, col) if c is not None]
+    if facets and ax is not None:
+        raise ValueError("ax: small multiples (col=/row=) are drawn on a figure of their own; "
+                         "leave ax=None, or drop col=/row= to draw on your Axes")
+    return facets
+
+
+def _panels(frame: pd.DataFrame, row: Hashable | None, col: Hashable | None) -> list[Panel]:
+    """One panel per (row value, column value), rows of ``frame`` masked."""
+    keys = {}
+    for name, column in (("row", row), ("col", col)):
+        keys[name] = (_text(frame[column]).to_numpy() if column is not None else None)
+    rows = sorted(set(keys["row"])) if row is not None else [None]
+    cols = sorted(set(keys["col"])) if col is not None else [None]
+    if len(rows) * len(cols) > MAX_PANELS:
+        raise ValueError(f"col={col!r}, row={row!r}: {len(rows) * len(cols)} panels; small "
+                         f"multiples are for a few values (at most {MAX_PANELS})")
+    everything = np.ones(len(frame), bool)
+    return [(r, c, (everything if r is None else keys["row"] == r)
+             & (everything if c is None else keys["col"] == c)) for r in rows for c in cols]
+
+
+def _layout(panels: list[Panel], row: Hashable | None, col: Hashable | None, ax: Axes | None,
+            draw: Callable[[Axes, int], str | None], *, time_axis: bool, value_axis: str,
+            title: str, left_out: Sequence[str], legend_title: str | None = None,
+            legend_order: Sequence[str] = ()) -> Any:
+    """Draw one Axes (no facets) or a grid of panels; legend and title included.
+
+    ``draw(ax, i)`` draws panel ``i`` and returns its currency (None when not money).
+    """
+    if row is None and col is None:
+        ax = _new_axes(ax)
+        draw(ax, 0)
+        _title(ax, title, left_out)
+        if legend_title is not None:
+            _legend(ax, legend_title, len(legend_order))
+        return ax
+    import matplotlib.pyplot as plt
+
+    n_rows = len(dict.fromkeys(p[0] for p in panels))
+    n_cols = len(dict.fromkeys(p[1] for p in panels))
+    fig, axes = plt.subplots(n_rows, n_cols, squeeze=False, sharex=time_axis,
+                             layout="constrained",
+                             figsize=(min(16.0, 2.2 + 3.4 * n_cols), min(14.0, 1.2 + 2.6 * n_rows)))
+    currencies = set()
+    for i, (r, c, mask) in enumerate(panels):
+        panel = axes.flat[i]
+        if mask.any():
+            currencies.add(draw(panel, i))
+        else:
+            panel.text(0.5, 0.5, "nothing here", ha="center", va="center", color="#888888",
+                       transform=panel.transAxes)
+            panel.set_axis_off()
+        names = [f"{human(name)}: {value}" for name, value in ((row, r), (col, c))
+                 if name is not None]
+        panel.set_title(" · ".join(names), fontsize=10)
+    drawn = [a for a, (_, _, m) in zip(axes.flat, panels, strict=True) if m.any()]
+    if len(currencies) <= 1 and len(drawn) > 1:
+        # One unit everywhere: the value axis is shared, so panels compare at a glance.
+        # Panels in different currencies keep axes of their own.
+        lim = f"get_{value_axis}lim"
+        lo = min(min(getattr(a, lim)()) for a in drawn)
+        hi = max(max(getattr(a, lim)()) for a in drawn)
+        for a in drawn[1:]:
+            getattr(a, f"share{value_axis}")(drawn[0])
+        getattr(drawn[0], f"set_{value_axis}lim")(lo, hi)
+    if time_axis:
+        for a in drawn:
+            a.tick_params(axis="x", labelbottom=True, labelsize=8)
+    if legend_title is not None and len(legend_order) > 1:
+        handles: dict[str, Any] = {}
+        for a in drawn:
+            for handle, label in zip(*a.get_legend_handles_labels(), strict=True):
+                handles.setdefault(label, handle)
+        shown = [x for x in legend_order if x in handles]
+        fig.legend([handles[x] for x in shown], shown, title=legend_title,
+                   loc="outside right upper", frameon=False, fontsize=9, title_fontsize=9)
+    _title(fig, title, left_out)
+    return axes
+
+
+# -- cost over time -------------------------------------------------------------------------
+
+
 def cost_over_time(
     df: pd.DataFrame,
     *,
-    by: Hashable | None = None,
+    by: Hashable | Sequence[Hashable] | None = None,
     freq: str = "D",
     ax: Axes | None = None,
+    col: Hashable | None = None,
+    row: Hashable | None = None,
     cost: Hashable = "cost",
     time: Hashable | None = None,
     currency: str | None = None,
@@ -250,23 +501,29 @@ def cost_over_time(
     to: str | None = None,
     top: int = 8,
     other: str = "Other",
+    palette: Mapping[Any, Any] | Sequence[Any] | str | None = None,
     title: str | None = None,
-) -> Axes:
+    **kwargs: Any,
+) -> Any:
     """Cost per period as stacked bars, split by ``by`` (product, country, direction ...).
 
     Totals are computed exactly with :func:`telnyx_analytics.cost_by`. One currency per
-    axis: see the module notes. Beyond ``top`` series the rest is stacked as ``other``.
+    axis: see the module notes. Beyond ``top`` series the rest is stacked as ``other``;
+    series that cost nothing are left out.
 
     Parameters
     ----------
     df : DataFrame
         Any frame with money, currency and time (``spend_summary`` output too).
-    by : column name, optional
-        What to stack by; ``None`` draws the total.
+    by : column name or list of names, optional
+        What to stack by (a list stacks each combination, ``outbound · CA``); ``None``
+        draws the total.
     freq : str, default ``"D"``
         ``"D"``, ``"W"``, ``"MS"``, ``"h"`` ...
     ax : Axes, optional
-        Draw here; default a new figure.
+        Draw here; default a new figure. Not with ``col``/``row``.
+    col, row : column name, optional
+        Small multiples: one panel per value (``col="currency"``, ``row="direction"``).
     cost, time : column name, optional
         As in :func:`telnyx_analytics.cost_by`.
     currency : str, optional
@@ -275,11 +532,15 @@ def cost_over_time(
         Convert every currency into ``to`` first (see ``cost_by``).
     top : int, default 8
     other : str, default ``"Other"``
+    palette : mapping, list of colours or colormap name, optional
+        Overrides the stable colours of the series.
     title : str, optional
+    **kwargs
+        Passed to ``Axes.bar`` (``Axes.stackplot`` beyond 120 periods).
 
     Returns
     -------
-    Axes
+    Axes, or a 2-D array of Axes with ``col``/``row``
 
     Examples
     --------
@@ -289,87 +550,129 @@ def cost_over_time(
     >>> df = pd.DataFrame({
     ...     "created_at": pd.date_range("2024-05-01", periods=6, freq="12h", tz="UTC"),
     ...     "product": ["messaging", "voice"] * 3,
+    ...     "direction": ["outbound"] * 4 + ["inbound"] * 2,
     ...     "cost": ["0.40", "1.25", "0.35", "1.10", "0.50", "0.95"], "currency": "USD"})
     >>> ax = cost_over_time(df, by="product")
-    >>> ax.get_ylabel()
-    'cost (USD)'
+    >>> ax.get_ylabel(), ax.get_title()
+    ('Cost (USD)', 'Daily cost by product')
+    >>> cost_over_time(df, by="product", col="direction").shape
+    (1, 2)
     """
-    totals = analysis.cost_by(df, by, freq=freq, cost=cost, time=time, rates=rates, to=to)
-    chosen, left_out = _pick_currency(totals, currency)
-    part = totals[totals["currency"] == chosen]
-    values = pd.Series(_floats(part["cost"]), index=part.index)
-    if by is None:
-        table = values.groupby(part["period"]).sum().to_frame("cost")
-        colors = [_BLUE]
+    by_cols = analysis._as_list(by)
+    facets = _facet_columns(df, row, col, ax)
+    totals = analysis.cost_by(df, list(dict.fromkeys([*by_cols, *facets])), freq=freq,
+                              cost=cost, time=time, rates=rates, to=to)
+    counts = totals.groupby(_text(totals["currency"]))["count"].sum()
+    totals, chosen, left_out = _one_currency(totals, counts, currency, "currency" in facets)
+    totals = totals.reset_index(drop=True)
+    values = pd.Series(_floats(totals["cost"]), index=totals.index)
+    labels = (_labels(totals, by_cols) if by_cols
+              else pd.Series("cost", index=totals.index, dtype=object))
+    sums = values.groupby(labels).sum()
+    mapping = _top_labels(sums[sums != 0], top, other)  # series that cost nothing are left out
+    keep = labels.isin(list(mapping)).to_numpy()
+    totals, values, labels = totals[keep], values[keep], labels[keep].map(mapping)
+    if totals.empty:
+        raise ValueError("the frame has no costs to draw")
+    ranked = values.groupby(labels).sum().sort_values(ascending=False, kind="stable")
+    order = _ordered(ranked.index.tolist(), other)
+    if by_cols:
+        colors = _color_map(order, other, palette)
     else:
-        labels = part[by].astype(object).where(part[by].notna(), "(missing)").astype(str)
-        mapping = _top_labels(values.groupby(labels).sum(), top, other)
-        table = values.groupby([part["period"], labels.map(mapping)]).sum().unstack(fill_value=0)
-        order = table.sum().sort_values(ascending=False).index.tolist()
-        if other in order:
-            order = [o for o in order if o != other] + [other]
-        table = table[order]
-        colors = _colors(order, other, products=str(by) == "product")
-    full = period_range(table.index.min(), table.index.max(), freq)
-    table = table.reindex(full, fill_value=0.0)
+        first = (list(palette.values()) if isinstance(palette, Mapping)
+                 else _palette_colors(palette) if palette is not None else [_BLUE])
+        colors = {"cost": to_hex(first[0]) if first else _BLUE}
+    short = _shorten(order)
+    periods = period_range(totals["period"].min(), totals["period"].max(), freq)
+    panels = _panels(totals, row, col)
 
-    ax = _new_axes(ax)
-    _stacked(ax, table, colors, freq)
-    _date_axis(ax)
-    ax.yaxis.set_major_formatter(MoneyFormatter(chosen))
-    ax.set_ylabel(f"cost ({chosen})")
-    ax.set_xlabel("")
-    ax.margins(x=0.01)
-    _tidy(ax)
+    def draw(ax: Axes, i: int) -> str | None:
+        mask = panels[i][2]
+        part = values[mask].groupby([totals["period"][mask], labels[mask]]).sum()
+        table = part.unstack(fill_value=0.0).reindex(periods, fill_value=0.0)
+        table = table[[x for x in order if x in table.columns]]
+        _stacked(ax, table, [colors[x] for x in table.columns],
+                 [short[x] for x in table.columns], freq, kwargs)
+        shown = chosen or str(totals["currency"][mask].iloc[0])
+        _date_axis(ax)
+        ax.yaxis.set_major_formatter(MoneyFormatter(shown))
+        ax.set_ylabel(f"{_capital(human(cost))} ({shown})")
+        ax.set_xlabel("")
+        ax.margins(x=0.01)
+        _tidy(ax)
+        return shown
+
     period = _TITLES.get(freq, f"Per-{freq}")
-    default = f"{period} cost" + (f" by {by}" if by is not None else "") + (
-        f", converted to {to}" if rates is not None else "")
-    _title(ax, title or default, left_out)
-    if by is not None:
-        _legend(ax, str(by), len(table.columns))
-    return ax
+    default = (f"{period} {human(cost)}" + (f" by {_names(by_cols)}" if by_cols else "")
+               + (f", converted to {to}" if rates is not None else ""))
+    return _layout(panels, row, col, ax, draw, time_axis=True, value_axis="y",
+                   title=title or default, left_out=left_out,
+                   legend_title=" · ".join(human(c) for c in by_cols) if by_cols else None,
+                   legend_order=[short[x] for x in reversed(order)])
+
+
+# -- usage breakdown ------------------------------------------------------------------------
+
+_KEY = "_label"  # the column of joined labels when ``dimension`` is a list
 
 
 def usage_breakdown(
     df: pd.DataFrame,
-    dimension: Hashable,
+    dimension: Hashable | Sequence[Hashable],
     metric: Hashable,
     *,
     kind: str = "bar",
     ax: Axes | None = None,
+    col: Hashable | None = None,
+    row: Hashable | None = None,
     top: int = 10,
     other: str = "Other",
     freq: str = "D",
     time: Hashable | None = None,
     currency: str | None = None,
+    rates: Mapping[str, Any] | None = None,
+    to: str | None = None,
+    palette: Mapping[Any, Any] | Sequence[Any] | str | None = None,
     title: str | None = None,
-) -> Axes:
+    **kwargs: Any,
+) -> Any:
     """The top values of a dimension by a metric, plus ``other``: bars or stacked areas.
 
     ``kind="bar"`` draws horizontal bars over the whole frame, largest first, each labelled
-    with its value and share; a money metric in several currencies gets one bar per value
-    and currency, coloured by currency and labelled in it (amounts are never added across
-    currencies). ``kind="area"`` stacks the same top values over time (one currency).
+    with its value and its share of the panel (no share when a panel has one bar).
+    ``kind="area"`` stacks the same top values over time. Money is drawn one currency per
+    axis (see the module notes: ``col="currency"``, ``currency=`` or ``rates=``/``to=``).
 
     Parameters
     ----------
     df : DataFrame
-    dimension, metric : column name
+    dimension : column name or list of names
+        What to break down by; a list breaks down by each combination (``outbound · CA``).
+    metric : column name
         As in :func:`telnyx_analytics.usage_breakdown` (``metric="count"`` counts rows).
     kind : {"bar", "area"}, default ``"bar"``
     ax : Axes, optional
+        Not with ``col``/``row``.
+    col, row : column name, optional
+        Small multiples: one panel per value (each with its own top values).
     top : int, default 10
     other : str, default ``"Other"``
     freq : str, default ``"D"``
         Period of ``kind="area"``.
     time : column name, optional
     currency : str, optional
-        Draw this currency only (``kind="area"`` default: the one with the most records).
+        Draw this currency only (default for money: the one with the most records).
+    rates, to : optional
+        Convert a money metric into ``to`` first, exactly (see ``cost_by``).
+    palette : mapping, list of colours or colormap name, optional
+        Overrides the stable colours of the values.
     title : str, optional
+    **kwargs
+        Passed to ``Axes.barh`` or ``Axes.stackplot``.
 
     Returns
     -------
-    Axes
+    Axes, or a 2-D array of Axes with ``col``/``row``
 
     Examples
     --------
@@ -378,103 +681,116 @@ def usage_breakdown(
     >>> import pandas as pd
     >>> df = pd.DataFrame({"country_code": ["US", "US", "CA", "GB"], "parts": [3, 1, 2, 1]})
     >>> ax = usage_breakdown(df, "country_code", "parts", top=2)
-    >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['US', 'CA', 'Other']
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_title()
+    (['US', 'CA', 'Other'], 'Message parts by country')
     """
     if kind not in ("bar", "area"):
         raise ValueError(f"kind={kind!r}: use 'bar' or 'area'")
+    dims = analysis._as_list(dimension)
+    if not dims:
+        raise ValueError("dimension: give a column (or a list of columns) to break down by")
+    for column in dims:
+        analysis._require(df, column, "dimension")
+    facets = _facet_columns(df, row, col, ax)
+    counting = metric == "count" and metric not in df.columns
+    if not counting:
+        analysis._require(df, metric, "metric")
+    name = "count" if counting else metric
+    money = not counting and is_money(df, metric)
+    if (rates is not None or to is not None) and not money:
+        raise ValueError(f"rates: metric={metric!r} is not money; only money is converted")
+    area = kind == "area"
     frame = df
-    if currency is not None and "currency" in df.columns:
-        frame = df[df["currency"].astype(str) == currency]
+    if len(dims) > 1:
+        frame = df.assign(**{_KEY: _labels(df, dims)})
+    key = dims[0] if len(dims) == 1 else _KEY
+    if money and rates is not None:
+        # Exact per-group totals in one currency (analysis's conversion), then the top values.
+        frame = analysis.cost_by(frame, list(dict.fromkeys([key, *facets])),
+                                 freq=freq if area else None, cost=metric, time=time,
+                                 rates=rates, to=to).rename(columns={"cost": metric})
+        time = "period" if area else None
+    left_out: list[str] = []
+    if money and "currency" in frame.columns:  # else analysis says what is missing
+        counts = frame.groupby(_text(frame["currency"]))[metric].size() if rates is None \
+            else pd.Series({str(to): 1})
+        frame, _, left_out = _one_currency(frame, counts, currency, "currency" in facets)
+    elif currency is not None and "currency" in frame.columns:
+        frame = frame[frame["currency"].astype(str) == currency]
         if frame.empty:
             raise ValueError(f"currency={currency!r}: no rows in that currency")
-    if kind == "area":
-        return _usage_area(frame, dimension, metric, ax=ax, top=top, other=other, freq=freq,
-                           time=time, currency=currency, title=title)
-    table = analysis.usage_breakdown(frame, dimension, metric, top=top, other=other)
-    name = "count" if metric == "count" and metric not in df.columns else metric
-    money = "currency" in table.columns
-    currencies = [str(c) for c in table["currency"].unique()] if money else []
-    values = _floats(table[name]) if money else table[name].astype("float64").to_numpy()
-    labels = table[dimension].astype(str).tolist()
-    if len(currencies) > 1:
-        ticks = [f"{d} · {c}" for d, c in zip(labels, table["currency"].astype(str),
-                                               strict=True)]
-        by_currency = dict(zip(currencies, _QUALITATIVE, strict=False))
-        colors = [OTHER_COLOR if d == other else by_currency[str(c)]
-                  for d, c in zip(labels, table["currency"], strict=True)]
-    else:
-        ticks = labels
-        colors = (_colors(labels, other, products=True) if str(dimension) == "product"
-                  else [OTHER_COLOR if d == other else _BLUE for d in labels])
+    frame = frame.reset_index(drop=True)
+    panels = _panels(frame, row, col)
+    tables = []
+    for _, _, mask in panels:
+        table = analysis.usage_breakdown(frame[mask], key, metric, top=top, other=other,
+                                         freq=freq if area else None, time=time)
+        table["_v"] = _floats(table[name]) if money else table[name].astype("float64")
+        tables.append(table[table["_v"] != 0].reset_index(drop=True))  # nothing: left out
+    values = _ordered(list(dict.fromkeys(v for t in tables for v in t[key].astype(str))), other)
+    colors = _color_map(values, other, palette)
+    short = _shorten(values)
+    who = " · ".join(human(d) for d in dims)
+    metric_name = _capital(human(name))
 
-    ax = _new_axes(ax)
-    y = np.arange(len(table))
-    bars = ax.barh(y, values, color=colors, height=0.7)
-    ax.set_yticks(y, ticks)
-    ax.invert_yaxis()  # largest on top
-    row_currency = table["currency"].astype(str).tolist() if money else [""] * len(table)
-    texts = [
-        (_money_short(v, c) if money else f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}")
-        + f"  {s:.0%}"
-        for v, c, s in zip(values, row_currency, table["share"], strict=True)
-    ]
-    ax.bar_label(bars, texts, padding=3, fontsize=8, color="#333333")
-    ax.margins(x=0.22)  # room for the labels at the bars' ends
-    _tidy(ax, "x")
-    if money and len(currencies) == 1:
-        ax.xaxis.set_major_formatter(MoneyFormatter(currencies[0]))
-        ax.set_xlabel(f"{name} ({currencies[0]})")
-    elif money:
-        ax.set_xlabel(f"{name} (each bar in its own currency)")
-        ax.legend(handles=[Patch(color=by_currency[c], label=c) for c in currencies],
-                  title="currency", loc="lower right", fontsize=8, title_fontsize=8)
-    else:
-        ax.xaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
-        ax.set_xlabel(str(name))
-    ax.tick_params(axis="y", length=0)
-    _title(ax, title or f"{str(name).capitalize()} by {dimension}", [])
-    return ax
+    def unit(table: pd.DataFrame) -> str | None:
+        return str(table["currency"].iloc[0]) if money else None
 
+    def draw_bars(ax: Axes, i: int) -> str | None:
+        table = tables[i]
+        labels = table[key].astype(str).tolist()
+        y = np.arange(len(table))
+        bars = ax.barh(y, table["_v"].to_numpy(), **{"color": [colors[x] for x in labels],
+                                                     "height": 0.7, **kwargs})
+        ax.set_yticks(y, [short[x] for x in labels])
+        ax.invert_yaxis()  # largest on top
+        shown = unit(table)
+        # A share says something only next to others: one bar would always read 100%.
+        texts = [(_money_short(v, shown) if shown else f"{v:,.0f}" if float(v).is_integer()
+                  else f"{v:,.2f}") + (f"  {s:.0%}" if len(table) > 1 else "")
+                 for v, s in zip(table["_v"], table["share"], strict=True)]
+        ax.bar_label(bars, texts, padding=3, fontsize=8, color="#333333")
+        ax.margins(x=0.22)  # room for the labels at the bars' ends
+        _tidy(ax, "x")
+        if shown:
+            ax.xaxis.set_major_formatter(MoneyFormatter(shown))
+            ax.set_xlabel(f"{metric_name} ({shown})")
+        else:
+            ax.xaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
+            ax.set_xlabel(metric_name)
+        ax.tick_params(axis="y", length=0)
+        return shown
 
-def _usage_area(df: pd.DataFrame, dimension: Hashable, metric: Hashable, *, ax: Axes | None,
-                top: int, other: str, freq: str, time: Hashable | None, currency: str | None,
-                title: str | None) -> Axes:
-    money = not (metric == "count" and metric not in df.columns) and is_money(df, metric)
-    left_out: list[str] = []
-    chosen = None
-    if money:
-        totals = analysis.cost_by(df, freq=None, cost=metric)
-        chosen, left_out = _pick_currency(totals, currency)
-        df = df[df["currency"].astype(str) == chosen]
-    table = analysis.usage_breakdown(df, dimension, metric, top=top, other=other, freq=freq,
-                                     time=time)
-    name = "count" if metric == "count" and metric not in df.columns else metric
-    values = _floats(table[name]) if money else table[name].astype("float64").to_numpy()
-    wide = pd.Series(values).groupby([table["period"], table[dimension].astype(str)]).sum()
-    wide = wide.unstack(fill_value=0.0)
-    order = list(dict.fromkeys(table[dimension].astype(str)))  # usage_breakdown's order
-    order = [o for o in order if o != other] + ([other] if other in order else [])
-    wide = wide[order]
-    wide = wide.reindex(period_range(wide.index.min(), wide.index.max(), freq), fill_value=0.0)
+    def draw_area(ax: Axes, i: int) -> str | None:
+        table = tables[i]
+        wide = table["_v"].groupby([table["period"], table[key].astype(str)]).sum()
+        wide = wide.unstack(fill_value=0.0)
+        wide = wide[[x for x in values if x in wide.columns]]
+        wide = wide.reindex(period_range(wide.index.min(), wide.index.max(), freq),
+                            fill_value=0.0)
+        ax.stackplot(_naive(wide.index), wide.to_numpy().T,
+                     **{"labels": [short[x] for x in wide.columns],
+                        "colors": [colors[x] for x in wide.columns], "linewidth": 0,
+                        "alpha": 0.9, **kwargs})
+        _date_axis(ax)
+        ax.margins(x=0)
+        _tidy(ax)
+        shown = unit(table)
+        if shown:
+            ax.yaxis.set_major_formatter(MoneyFormatter(shown))
+            ax.set_ylabel(f"{metric_name} ({shown})")
+        else:
+            ax.yaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
+            ax.set_ylabel(metric_name)
+        return shown
 
-    ax = _new_axes(ax)
-    colors = _colors(order, other, products=str(dimension) == "product")
-    ax.stackplot(_naive(wide.index), wide.to_numpy().T, labels=order, colors=colors,
-                 linewidth=0, alpha=0.9)
-    _date_axis(ax)
-    ax.margins(x=0)
-    _tidy(ax)
-    if chosen is not None:
-        ax.yaxis.set_major_formatter(MoneyFormatter(chosen))
-        ax.set_ylabel(f"{name} ({chosen})")
-    else:
-        ax.yaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
-        ax.set_ylabel(str(name))
-    period = _TITLES.get(freq, f"Per-{freq}").lower()
-    _title(ax, title or f"{str(name).capitalize()} by {dimension}, {period}", left_out)
-    _legend(ax, str(dimension), len(order))
-    return ax
+    default = f"{metric_name} by {_names(dims)}" + (
+        f", {_TITLES.get(freq, f'per-{freq}').lower()}" if area else "") + (
+        f", converted to {to}" if rates is not None else "")
+    return _layout(panels, row, col, ax, draw_area if area else draw_bars,
+                   time_axis=area, value_axis="y" if area else "x", title=title or default,
+                   left_out=left_out, legend_title=who if area else None,
+                   legend_order=[short[x] for x in reversed(values)])
 
 
 # -- session trees --------------------------------------------------------------------------
@@ -544,14 +860,17 @@ def session_tree(
     ax: Axes | None = None,
     max_depth: int | None = None,
     max_rows: int | None = None,
+    palette: Mapping[Any, Any] | Sequence[Any] | str | None = None,
     title: str | None = None,
+    **kwargs: Any,
 ) -> Axes:
     """A session's events as an indented tree: one row per event, coloured by product.
 
-    Each row reads ``event name  own cost`` (and the subtree's total ``Σ`` when it has
-    children). The most expensive branches are opened first; when rows run out, the
-    cheaper siblings are folded into one grey ``+N more`` row and an unopened subtree is
-    marked ``▸ +N`` on its node, so a 200-event session stays readable.
+    Each row reads ``event name  own $x · total $y``: what the event itself cost, then
+    (when it has children) what it cost with everything below it. The most expensive
+    branches are opened first; when rows run out, the cheaper siblings are folded into
+    one grey ``+N more`` row and an unopened subtree is marked ``▸ +N`` on its node, so a
+    200-event session stays readable.
 
     Parameters
     ----------
@@ -561,7 +880,11 @@ def session_tree(
         Do not open nodes deeper than this (root is depth 0).
     max_rows : int, optional
         Rows to draw; default what fits the axes' height (about 14 points a row).
+    palette : mapping, list of colours or colormap name, optional
+        Overrides the products' colours.
     title : str, optional
+    **kwargs
+        Passed to ``Axes.scatter`` (the events' dots).
 
     Returns
     -------
@@ -595,6 +918,7 @@ def session_tree(
     cum = _floats(nodes["cumulative_cost"])
     currency = tree.currency
     unexpanded = tree._unexpanded()
+    colors = _color_map(list(dict.fromkeys(str(p) for p in nodes["product"])), "", palette)
     indent = 1.0
     for i, row in enumerate(rows):
         y = -i
@@ -607,16 +931,19 @@ def session_tree(
             ax.scatter([x], [y], marker="P", s=40, color=OTHER_COLOR, zorder=2)
             events = "" if row["hidden"] == row["count"] else f" ({row['hidden']} events)"
             ax.text(x + 0.22, y, f"+{row['count']} more{events}  "
-                    f"Σ {_money_short(row['cost'], currency)}", va="center", fontsize=8,
+                    f"total {_money_short(row['cost'], currency)}", va="center", fontsize=8,
                     color="#666666", style="italic")
             continue
         pos = row["pos"]
-        product = str(nodes["product"].iat[pos])
-        ax.scatter([x], [y], s=45, color=product_color(product), zorder=2,
-                   edgecolors="white", linewidths=0.6)
-        label = f"{nodes['event_name'].iat[pos]}  {_money_short(own[pos], currency)}"
+        ax.scatter([x], [y], **{"s": 45, "color": colors[str(nodes["product"].iat[pos])],
+                                "zorder": 2, "edgecolors": "white", "linewidths": 0.6,
+                                **kwargs})
+        label = f"{nodes['event_name'].iat[pos]}  "
         if nodes["n_children"].iat[pos] or unexpanded[pos]:
-            label += f"  (Σ {_money_short(cum[pos], currency)})"
+            label += (f"own {_money_short(own[pos], currency)} · "
+                      f"total {_money_short(cum[pos], currency)}")
+        else:
+            label += _money_short(own[pos], currency)
         if row["hidden"]:
             label += f"  ▸ +{row['hidden']}"
         elif unexpanded[pos] and cum[pos] > own[pos]:
@@ -630,7 +957,7 @@ def session_tree(
     ax.axis("off")
     products = list(dict.fromkeys(str(nodes["product"].iat[r["pos"]]) for r in rows
                                   if not r["marker"]))
-    handles = [Line2D([], [], marker="o", linestyle="", color=product_color(p), label=p)
+    handles = [Line2D([], [], marker="o", linestyle="", color=colors[p], label=p)
                for p in products]
     if any(r["marker"] or r["hidden"] for r in rows):
         handles.append(Line2D([], [], marker="P", linestyle="", color=OTHER_COLOR,
@@ -640,7 +967,7 @@ def session_tree(
               frameon=False, ncols=min(4, len(handles)), handletextpad=0.2, columnspacing=1.2)
     shown = sum(1 for r in rows if not r["marker"])
     default = (f"Session {_short_id(tree.session_id)}: "
-               f"{_money(float(tree.total_cost), currency, 4)}, {tree.event_count} events"
+               f"{_money(float(tree.total_cost), currency, 4)} in all, {tree.event_count} events"
                + (f" ({shown} shown)" if shown < tree.event_count else ""))
     ax.set_title(title or default, fontsize=10, loc="left")
     return ax
@@ -658,26 +985,36 @@ def _lighter(color: str, amount: float) -> str:
     return to_hex((r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount))
 
 
+_BLOCK = 0.56  # a block's width in its column; the rest is the lane for outside labels
+_LINE_PT = 9.5  # the height of a line of block text, in points
+
+
 def cost_breakdown(
     data: SessionTree | pd.DataFrame,
     levels: Sequence[Hashable] | None = None,
     *,
     ax: Axes | None = None,
+    col: Hashable | None = None,
+    row: Hashable | None = None,
     cost: Hashable = "cost",
     currency: str | None = None,
     top: int = 6,
     other: str = "Other",
+    palette: Mapping[Any, Any] | Sequence[Any] | str | None = None,
     title: str | None = None,
-) -> Axes:
+    **kwargs: Any,
+) -> Any:
     """An icicle chart of where the money went: a session's tree or a frame's spend.
 
     Each column is one level; each block's height is its cost, children stacked inside
-    their parent's span. For a :class:`SessionTree` the levels are the tree's depths (a
-    parent's span is its cumulative cost, the part not covered by children is its own
-    cost). For a frame, ``levels`` are columns (say ``["product", "country_code"]``),
-    totals are exact (:func:`telnyx_analytics.cost_by`), each level keeps its ``top``
-    values per parent and folds the rest into ``other``. Blocks too small to label stay
-    unlabelled.
+    their parent's span from the top, the money axis rising from zero. For a
+    :class:`SessionTree` the levels are the tree's depths: a block spans its event's total
+    (itself and everything below it), drawn pale, with the event's own cost solid at its
+    foot, and labelled ``own $x · total $y``. For a frame, ``levels`` are columns (say
+    ``["product", "country_code"]``), totals are exact (:func:`telnyx_analytics.cost_by`),
+    and each level keeps its ``top`` values per parent, the rest folded into ``other``.
+    A block too small for its label is labelled beside it, with a leader line (siblings
+    of one name together: ``inference ×9``).
 
     Parameters
     ----------
@@ -685,16 +1022,23 @@ def cost_breakdown(
     levels : list of column names
         Required for a frame; ignored for a tree.
     ax : Axes, optional
+        Not with ``col``/``row``.
+    col, row : column name, optional
+        For a frame: one panel per value (``col="currency"``).
     cost : column name, default ``"cost"``
     currency : str, optional
         For a frame: the currency to draw (default the one with the most records).
     top : int, default 6
     other : str, default ``"Other"``
+    palette : mapping, list of colours or colormap name, optional
+        Overrides the stable colours (of products for a tree, of values for a frame).
     title : str, optional
+    **kwargs
+        Passed to the blocks (``matplotlib.patches.Rectangle``).
 
     Returns
     -------
-    Axes
+    Axes, or a 2-D array of Axes with ``col``/``row``
 
     Examples
     --------
@@ -705,102 +1049,202 @@ def cost_breakdown(
     ...                    "country_code": ["US", "CA", "US"],
     ...                    "cost": ["12.50", "3.20", "30.00"], "currency": "USD"})
     >>> ax = cost_breakdown(df, ["product", "country_code"])
-    >>> len(ax.patches)
-    5
+    >>> len(ax.patches), bool(ax.yaxis_inverted())
+    (5, False)
     """
-    ax = _new_axes(ax)
-    if isinstance(data, pd.DataFrame):
-        blocks, chosen, left_out, names = _frame_blocks(data, levels, cost, currency, top, other)
-        default = f"Cost by {' and '.join(map(str, names))}"
-    else:
-        blocks, chosen, left_out, names = _tree_blocks(data)
-        default = f"Session {_short_id(data.session_id)}: cost by event"
-        products = list(dict.fromkeys(str(p) for p in data.nodes["product"]))
-        ax.legend(handles=[Patch(color=product_color(p), label=p) for p in products],
-                  title="product", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  frameon=False, fontsize=8, title_fontsize=8)
-    total = sum(b["size"] for b in blocks if b["level"] == 0) or 1.0
-    # Points per unit of cost, to label only the blocks tall enough for two lines of text.
-    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
-    for b in blocks:
-        rect = Rectangle((b["level"], b["start"]), 0.96, b["size"], facecolor=b["color"],
-                         edgecolor="white", linewidth=0.8)
-        ax.add_patch(rect)
-        tall = b["size"] / total * height_pt
-        if tall >= 22:
-            ax.text(b["level"] + 0.04, b["start"] + b["size"] / 2,
-                    f"{b['label']}\n{_money_short(b['size'], chosen)}", va="center",
-                    fontsize=8, clip_on=True)
-        elif tall >= 10:
-            ax.text(b["level"] + 0.04, b["start"] + b["size"] / 2, str(b["label"]),
-                    va="center", fontsize=7, clip_on=True)
-    columns = len(names)
-    ax.set_xlim(0, columns)
-    ax.set_ylim(0, total)
-    ax.invert_yaxis()  # largest first, from the top
-    ax.set_xticks(np.arange(columns) + 0.48, [str(n) for n in names])
-    ax.tick_params(axis="x", length=0)
-    ax.yaxis.set_major_formatter(MoneyFormatter(chosen))
-    ax.set_ylabel(f"cost ({chosen})")
-    ax.spines[["top", "right", "bottom"]].set_visible(False)
-    _title(ax, (title or default) + f" · total {_money_short(total, chosen)}", left_out)
-    return ax
-
-
-def _frame_blocks(df: pd.DataFrame, levels: Sequence[Hashable] | None, cost: Hashable,
-                  currency: str | None, top: int, other: str
-                  ) -> tuple[list[dict[str, Any]], str, list[str], list[Hashable]]:
+    if not isinstance(data, pd.DataFrame):
+        if col is not None or row is not None:
+            raise ValueError("col/row: a session tree is drawn in one panel")
+        return _tree_icicle(data, ax=ax, palette=palette, title=title, kwargs=kwargs)
     if not levels:
         raise ValueError("levels: give the columns to break the cost down by, "
                          "e.g. ['product', 'country_code']")
     names = list(levels)
-    totals = analysis.cost_by(df, names, cost=cost)
-    chosen, left_out = _pick_currency(totals, currency)
-    part = totals[totals["currency"] == chosen].copy()
-    part["_v"] = _floats(part["cost"])
     for name in names:
-        part[name] = part[name].astype(object).where(part[name].notna(), "(missing)").astype(str)
+        analysis._require(data, name, "levels")
+    facets = _facet_columns(data, row, col, ax)
+    totals = analysis.cost_by(data, list(dict.fromkeys([*names, *facets])), cost=cost)
+    counts = totals.groupby(_text(totals["currency"]))["count"].sum()
+    totals, chosen, left_out = _one_currency(totals, counts, currency, "currency" in facets)
+    totals = totals.assign(_v=_floats(totals["cost"]), **{
+        str(n): _text(totals[n]) for n in names}).reset_index(drop=True)
+    panels = _panels(totals, row, col)
+    blocks = [_frame_blocks(totals[mask], names, top, other) for _, _, mask in panels]
+    labels = _ordered(list(dict.fromkeys(b["label"] for bs in blocks for b in bs)), other)
+    colors = _color_map(labels, other, palette)
+
+    def draw(ax: Axes, i: int) -> str:
+        shown = chosen or str(totals["currency"][panels[i][2]].iloc[0])
+        for b in blocks[i]:
+            b["color"] = colors[b["label"]]
+        total = _draw_icicle(ax, blocks[i], [human(n) for n in names], shown, kwargs)
+        if row is None and col is None:
+            ax.set_title(f"{title or default} · total {_money_short(total, shown)}", fontsize=11)
+        return shown
+
+    default = f"Cost by {_names(names)}"
+    out = _layout(panels, row, col, ax, draw, time_axis=False, value_axis="y",
+                  title=title or default, left_out=left_out)
+    if row is None and col is None and left_out:
+        _title(out, out.get_title(), left_out)
+    return out
+
+
+def _frame_blocks(totals: pd.DataFrame, names: list[Hashable], top: int,
+                  other: str) -> list[dict[str, Any]]:
+    """Blocks of a frame's icicle: each level's top values per parent, the rest ``other``."""
     blocks: list[dict[str, Any]] = []
 
-    def place(rows: pd.DataFrame, level: int, start: float, color: str | None) -> None:
-        name = names[level]
+    def place(rows: pd.DataFrame, level: int, start: float, parent: int | None) -> None:
+        name = str(names[level])
         sums = rows.groupby(name)["_v"].sum()
         mapping = _top_labels(sums, top, other)
         rows = rows.assign(**{name: rows[name].map(mapping)})
-        sums = rows.groupby(name)["_v"].sum().sort_values(ascending=False)
-        order = [k for k in sums.index if k != other] + ([other] if other in sums.index else [])
-        colors = _colors(order, other, products=str(name) == "product")
-        for label, own_color in zip(order, colors, strict=True):
+        sums = rows.groupby(name)["_v"].sum().sort_values(ascending=False, kind="stable")
+        for label in _ordered(sums.index.tolist(), other):
             size = float(sums[label])
             if size <= 0:
                 continue
-            fill = own_color if color is None else (
-                OTHER_COLOR if label == other else _lighter(color, 0.25 + 0.15 * level))
             blocks.append({"level": level, "start": start, "size": size, "label": label,
-                           "color": fill})
+                           "own": None, "parent": parent, "children": level + 1 < len(names)})
             if level + 1 < len(names):
-                place(rows[rows[name] == label], level + 1, start,
-                      fill if color is not None or label != other else OTHER_COLOR)
+                place(rows[rows[name] == label], level + 1, start, len(blocks) - 1)
             start += size
 
-    place(part, 0, 0.0, None)
-    return blocks, chosen, left_out, names
+    place(totals, 0, 0.0, None)
+    return blocks
 
 
-def _tree_blocks(tree: SessionTree) -> tuple[list[dict[str, Any]], str, list[str], list[str]]:
+def _tree_blocks(tree: SessionTree) -> list[dict[str, Any]]:
     nodes = tree.nodes
+    own = _floats(nodes["event_cost"])
     cum = _floats(nodes["cumulative_cost"])
     blocks: list[dict[str, Any]] = []
-    starts = {0: 0.0}
+    starts: dict[int, tuple[float, int | None]] = {0: (0.0, None)}
     for pos in range(len(nodes)):  # depth-first: a parent is placed before its children
-        start = starts[pos]
+        start, parent = starts[pos]
+        kids = sorted(tree.children(pos), key=lambda c: (-cum[c], c))
         blocks.append({"level": int(nodes["depth"].iat[pos]), "start": start,
-                       "size": float(max(cum[pos], 0.0)),
+                       "size": float(max(cum[pos], 0.0)), "own": float(max(own[pos], 0.0)),
                        "label": str(nodes["event_name"].iat[pos]),
-                       "color": product_color(str(nodes["product"].iat[pos]))})
+                       "product": str(nodes["product"].iat[pos]), "parent": parent,
+                       "children": bool(kids) or cum[pos] > own[pos]})
         offset = start
-        for kid in sorted(tree.children(pos), key=lambda c: (-cum[c], c)):
-            starts[kid] = offset
+        for kid in kids:
+            starts[kid] = (offset, len(blocks) - 1)
             offset += max(cum[kid], 0.0)
-    depth = int(nodes["depth"].max()) + 1 if len(nodes) else 1
-    return blocks, tree.currency, [], [f"depth {d}" for d in range(depth)]
+    return blocks
+
+
+def _tree_icicle(tree: SessionTree, *, ax: Axes | None, palette: Any, title: str | None,
+                 kwargs: dict[str, Any]) -> Axes:
+    ax = _new_axes(ax)
+    blocks = _tree_blocks(tree)
+    products = list(dict.fromkeys(b["product"] for b in blocks))
+    colors = _color_map(products, "", palette)
+    for b in blocks:
+        b["color"] = colors[b["product"]]
+    depth = max((b["level"] for b in blocks), default=0) + 1
+    _draw_icicle(ax, blocks, [f"depth {d}" for d in range(depth)], tree.currency, kwargs)
+    handles = [Patch(color=colors[p], label=p) for p in products]
+    handles += [Patch(color="#555555", label="own cost (solid)"),
+                Patch(color=_lighter("#555555", 0.6), label="cost of the events below (pale)")]
+    ax.legend(handles=handles, title="product", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False, fontsize=8, title_fontsize=8)
+    default = (f"Session {_short_id(tree.session_id)}: cost by event · total "
+               f"{_money_short(float(tree.total_cost), tree.currency)}")
+    ax.set_title(title or default, fontsize=11)
+    return ax
+
+
+def _block_text(b: dict[str, Any], currency: str, lines: bool) -> str:
+    """A block's label: name and cost; a session event with children: own and total."""
+    money = _money_short(b["size"], currency)
+    if b["own"] is None or not b["children"]:
+        parts = [b["label"], money]
+    else:
+        parts = [b["label"], f"own {_money_short(b['own'], currency)}", f"total {money}"]
+    return "\n".join(parts) if lines else "  ".join([parts[0], " · ".join(parts[1:])])
+
+
+def _draw_icicle(ax: Axes, blocks: list[dict[str, Any]], columns: list[str], currency: str,
+                 kwargs: dict[str, Any]) -> float:
+    """Draw the blocks (money axis up from 0, largest at the top); returns the total."""
+    total = sum(b["size"] for b in blocks if b["level"] == 0) or 1.0
+    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
+    per_pt = total / max(height_pt, 1.0)  # cost per point of height
+    outside: list[dict[str, Any]] = []
+    for b in blocks:
+        top = total - b["start"]
+        bottom = top - b["size"]
+        style = {"edgecolor": "white", "linewidth": 0.8, **kwargs}
+        if b["own"] is not None and b["children"]:
+            # The event's span is its total: pale; its own cost is solid, at the foot.
+            ax.add_patch(Rectangle((b["level"], bottom), _BLOCK, b["size"],
+                                   **{"facecolor": _lighter(b["color"], 0.6), **style}))
+            ax.add_patch(Rectangle((b["level"], bottom), _BLOCK, min(b["own"], b["size"]),
+                                   **{"facecolor": b["color"], **style}))
+        else:
+            ax.add_patch(Rectangle((b["level"], bottom), _BLOCK, b["size"],
+                                   **{"facecolor": b["color"], **style}))
+        text = _block_text(b, currency, lines=True)
+        if b["size"] / per_pt >= _LINE_PT * (text.count("\n") + 1) + 3:
+            ax.text(b["level"] + 0.03, (top + bottom) / 2, text, va="center", fontsize=7.5,
+                    clip_on=True)
+        else:
+            outside.append(b)
+    _outside_labels(ax, outside, total, per_pt, currency)
+    ax.set_xlim(0, len(columns))
+    ax.set_ylim(0, total)
+    ax.set_xticks(np.arange(len(columns)) + _BLOCK / 2, columns)
+    ax.tick_params(axis="x", length=0)
+    ax.yaxis.set_major_formatter(MoneyFormatter(currency))
+    ax.set_ylabel(f"Cost ({currency})")
+    ax.spines[["top", "right", "bottom"]].set_visible(False)
+    return total
+
+
+def _outside_labels(ax: Axes, small: list[dict[str, Any]], total: float, per_pt: float,
+                    currency: str) -> None:
+    """Labels beside blocks too small to hold them, spread apart, each with a leader line.
+
+    Siblings of one name share a label (``inference ×9``); when a column's labels still
+    cannot fit, each parent's small children share one (``+12 events``).
+    """
+    gap = (_LINE_PT + 1) * per_pt
+    for level in sorted({b["level"] for b in small}):
+        column = [b for b in small if b["level"] == level]
+        groups = _label_groups(column, lambda b: (b["parent"], b["label"]))
+        if len(groups) * gap > total:
+            groups = _label_groups(column, lambda b: b["parent"])
+        wanted = []
+        for members in groups:
+            top = total - min(b["start"] for b in members)
+            bottom = total - max(b["start"] + b["size"] for b in members)
+            if len(members) == 1:
+                text = _block_text(members[0], currency, lines=False)
+            else:
+                names = {b["label"] for b in members}
+                cost = sum(b["size"] for b in members)
+                text = (f"{members[0]['label']} ×{len(members)}" if len(names) == 1
+                        else f"+{len(members)} events") + f"  {_money_short(cost, currency)}"
+            wanted.append(((top + bottom) / 2, text))
+        wanted.sort(key=lambda w: -w[0])
+        ys: list[float] = []
+        for y, _ in wanted:  # top down: no closer than a line to the one above
+            ys.append(y if not ys else min(y, ys[-1] - gap))
+        for k in range(len(ys) - 1, -1, -1):  # bottom up: not below the axis
+            ys[k] = max(ys[k], gap / 2 if k == len(ys) - 1 else ys[k + 1] + gap)
+        x = level + _BLOCK
+        for (y0, text), y in zip(wanted, ys, strict=True):
+            ax.plot([x, x + 0.04, x + 0.07], [y0, y, y], color="#888888", linewidth=0.6,
+                    clip_on=False)
+            ax.text(x + 0.08, y, text, va="center", fontsize=7, color="#333333")
+
+
+def _label_groups(blocks: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any]
+                  ) -> list[list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for b in blocks:
+        groups.setdefault(key(b), []).append(b)
+    return list(groups.values())

@@ -8,6 +8,7 @@ node carries its own cost and the cumulative cost of its subtree as 6-decimal st
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from .errors import UnexpectedResponseError
 __all__ = ["SessionTree", "summary"]
 
 log = logging.getLogger("telnyx_analytics.sessions")
+
+#: Events shown by a tree's notebook representation; the rest are counted.
+HTML_ROWS = 60
 
 #: The columns every ``SessionTree.nodes`` frame starts with; record fields follow.
 NODE_COLUMNS = (
@@ -263,6 +267,38 @@ class SessionTree:
             out[name] = money_series(np.array([v or 0 for v in values], np.int64), out.index,
                                      np.array([v is not None for v in values], bool))
         return out
+
+    def _repr_html_(self) -> str:
+        """The tree in a notebook: its total and currency, then one indented row per event.
+
+        Costs are shown exactly as received; a long session shows its first
+        ``HTML_ROWS`` events (depth-first) and says how many more there are.
+        """
+        nodes = self.nodes
+        head = (f"<p><b>Session {html.escape(self.session_id)}</b>: total "
+                f"<b>{html.escape(str(self.total_cost))} {html.escape(self.currency)}</b>, "
+                f"{self.event_count} events")
+        if self.truncated:
+            head += f" ({len(nodes)} returned)"
+        head += "</p>"
+        cell = 'style="text-align:{};padding:1px 8px"'
+        rows = [f"<tr><th {cell.format('left')}>event</th><th {cell.format('left')}>product"
+                f"</th><th {cell.format('right')}>own cost</th>"
+                f"<th {cell.format('right')}>total with events below</th></tr>"]
+        shown = nodes.head(HTML_ROWS)
+        for depth, name, product, own, cum in zip(
+                shown["depth"], shown["event_name"], shown["product"], shown["event_cost"],
+                shown["cumulative_cost"], strict=True):
+            indent = f'style="text-align:left;padding:1px 8px 1px {0.5 + 1.5 * depth}em"'
+            branch = "└ " if depth else ""
+            rows.append(f"<tr><td {indent}>{branch}{html.escape(str(name))}</td>"
+                        f"<td {cell.format('left')}>{html.escape(str(product))}</td>"
+                        f"<td {cell.format('right')}>{html.escape(str(own))}</td>"
+                        f"<td {cell.format('right')}>{html.escape(str(cum))}</td></tr>")
+        if len(nodes) > HTML_ROWS:
+            rows.append(f'<tr><td colspan="4" {cell.format("left")}><i>... '
+                        f"{len(nodes) - HTML_ROWS} more events (see .nodes)</i></td></tr>")
+        return f"<div>{head}<table>{''.join(rows)}</table></div>"
 
     def __repr__(self) -> str:
         return (f"SessionTree(session_id={self.session_id!r}, total_cost={self.total_cost} "

@@ -90,7 +90,7 @@ def drawn_labels(labels) -> list[str]:
 def test_cost_over_time_stacks_products_with_exact_totals(frames):
     spend = spend_summary(frames, freq="D")
     ax = plot.cost_over_time(spend, by="product", currency="USD")
-    assert ax.get_ylabel() == "cost (USD)"
+    assert ax.get_ylabel() == "Cost (USD)"
     assert ax.get_title() == "Daily cost by product"
     products = ["messaging", "voice", "wireless", "number lookups"]
     legend = drawn_labels(ax.get_legend().get_texts())
@@ -127,7 +127,7 @@ def test_cost_over_time_never_stacks_currencies(mdrs):
     assert total == pytest.approx(float(usd))
 
     gbp = plot.cost_over_time(mdrs, freq="W", currency="GBP")
-    assert gbp.get_ylabel() == "cost (GBP)" and "other currencies" not in gbp.get_title()
+    assert gbp.get_ylabel() == "Cost (GBP)" and "other currencies" not in gbp.get_title()
     gbp.figure.canvas.draw()
     assert all(t.startswith("£") for t in drawn_labels(gbp.get_yticklabels()) if t)
 
@@ -166,24 +166,57 @@ def test_usage_breakdown_bars_top_n_plus_other(mdrs):
     assert to_hex(bars[-1].get_facecolor()) == plot.OTHER_COLOR
     labels = [t.get_text() for t in ax.texts]
     assert labels[0] == f"{int(table['parts'].iloc[0]):,}  {table['share'].iloc[0]:.0%}"
-    assert ax.get_xlabel() == "parts" and ax.get_title() == "Parts by country_code"
+    assert ax.get_xlabel() == "Message parts"
+    assert ax.get_title() == "Message parts by country"
     assert_not_blank(ax)
 
 
-def test_usage_breakdown_money_bars_stay_in_their_currency(mdrs):
+def test_usage_breakdown_money_never_shares_an_axis_across_currencies(mdrs):
+    # By default: the currency with the most records, the others named in the title.
     ax = plot.usage_breakdown(mdrs, "country_code", "cost", top=5)
-    ticks = drawn_labels(ax.get_yticklabels())
-    assert "GB · GBP" in ticks and "US · USD" in ticks
-    assert sorted(drawn_labels(ax.get_legend().get_texts())) == ["AUD", "CAD", "EUR", "GBP", "USD"]
-    assert "own currency" in ax.get_xlabel()
-    gb = ticks.index("GB · GBP")
+    assert drawn_labels(ax.get_yticklabels()) == ["US", "MX"]
+    assert ax.get_xlabel() == "Cost (USD)"
+    assert "other currencies not shown: AUD, CAD, EUR, GBP" in ax.get_title()
+    us = decimal_sums(mdrs[mdrs["country_code"] == "US"], ["currency"])[("USD",)]
+    assert ax.containers[0].patches[0].get_width() == pytest.approx(float(us))
+
+    # One panel per currency: each money axis in its own currency, none shared.
+    axes = plot.usage_breakdown(mdrs, "country_code", "cost", col="currency")
+    assert axes.shape == (1, 5)
+    panels = {a.get_title(): a for a in axes.flat}
+    assert sorted(panels) == [f"currency: {c}" for c in ["AUD", "CAD", "EUR", "GBP", "USD"]]
+    for title, panel in panels.items():
+        code = title.split(": ")[1]
+        assert panel.get_xlabel() == f"Cost ({code})"
+        assert panel.get_shared_x_axes().get_siblings(panel) == [panel]
+    gb = panels["currency: GBP"]
     exact = decimal_sums(mdrs[mdrs["country_code"] == "GB"], ["currency"])[("GBP",)]
-    assert ax.containers[0].patches[gb].get_width() == pytest.approx(float(exact))
-    assert ax.texts[gb].get_text().startswith("£")
+    assert gb.containers[0].patches[0].get_width() == pytest.approx(float(exact))
+    # GB is the only GBP country: its share would always read 100%, so there is none.
+    assert drawn_labels(gb.texts) == [f"£{float(exact):,.2f}"]
+    eur = drawn_labels(panels["currency: EUR"].texts)
+    assert len(eur) == 2 and all(t.endswith("%") for t in eur)
 
     usd = plot.usage_breakdown(mdrs, "country_code", "cost", currency="USD")
     assert drawn_labels(usd.get_yticklabels()) == ["US", "MX"]
-    assert usd.get_xlabel() == "cost (USD)"
+    assert usd.get_xlabel() == "Cost (USD)" and "other currencies" not in usd.get_title()
+
+
+def test_usage_breakdown_converted_with_rates_is_one_axis_of_exact_totals(mdrs):
+    rates = {"CAD": "0.73", "GBP": "1.27", "EUR": "1.08", "AUD": "0.66"}
+    ax = plot.usage_breakdown(mdrs, "country_code", "cost", rates=rates, to="USD", top=3)
+    assert ax.get_xlabel() == "Cost (USD)" and "converted to USD" in ax.get_title()
+    expected = cost_by(mdrs, "country_code", rates=rates, to="USD")
+    exact = {str(c): float(v) for c, v in zip(expected["country_code"], expected["cost"],
+                                               strict=True)}
+    widths = {label: bar.get_width() for label, bar in
+              zip(drawn_labels(ax.get_yticklabels()), ax.containers[0].patches, strict=True)}
+    top3 = sorted(exact, key=exact.get, reverse=True)[:3]
+    assert list(widths)[:3] == top3
+    assert [widths[c] for c in top3] == pytest.approx([exact[c] for c in top3])
+    assert sum(widths.values()) == pytest.approx(sum(exact.values()))
+    with pytest.raises(ValueError, match="rates"):
+        plot.usage_breakdown(mdrs, "country_code", "parts", rates=rates, to="USD")
 
 
 def test_usage_breakdown_area_over_time(mdrs):
@@ -193,7 +226,7 @@ def test_usage_breakdown_area_over_time(mdrs):
     table = usage_breakdown(mdrs, "country_code", "count", top=3)
     # The legend lists the stack from its top: "Other", then the kept values, smallest first.
     assert drawn_labels(ax.get_legend().get_texts()) == table["country_code"].tolist()[::-1]
-    assert ax.get_ylabel() == "count" and "daily" in ax.get_title()
+    assert ax.get_ylabel() == "Records" and ax.get_title() == "Records by country, daily"
     # The top of the stack on each day is that day's number of messages.
     top_edge = areas[-1].get_paths()[0].vertices[:, 1].max()
     assert top_edge == mdrs.groupby(mdrs["created_at"].dt.floor("D")).size().max()
@@ -210,14 +243,17 @@ def test_session_tree_small_shows_every_event():
     ax = plot.session_tree(tree)
     texts = drawn_labels(ax.texts)
     assert len(texts) == 12
+    # The root's own cost and its subtree's total, each named.
     root_own = Decimal(payload["root"]["cost"]["event_cost"])
-    assert texts[0].startswith(f"call  \\${root_own:.4f}")
-    assert f"Σ \\${tree.total_cost:.4f}" in texts[0]
+    assert texts[0] == f"call  own \\${root_own:.4f} · total \\${tree.total_cost:.4f}"
+    leaves = tree.nodes.index[tree.nodes["n_children"] == 0]
+    rows = _visible_rows(tree, max_rows=100, max_depth=None)  # the drawing order
+    for text, row in zip(texts, rows, strict=True):
+        assert ("own" in text) == (row["pos"] not in leaves)
     legend = drawn_labels(ax.get_legend().get_texts())
     assert set(legend) == set(tree.nodes["product"])
     # Each dot has its product's colour.
     dots = [c for c in ax.collections if len(c.get_offsets()) == 1]
-    rows = _visible_rows(tree, max_rows=100, max_depth=None)  # the drawing order
     assert [to_hex(d.get_facecolor()[0]) for d in dots] == [
         plot.product_color(tree.nodes["product"].iat[r["pos"]]) for r in rows]
     assert sorted(r["pos"] for r in rows) == list(range(12))
@@ -281,24 +317,331 @@ def test_cost_breakdown_of_a_month_by_product_and_country(frames):
         sorted(float(v) for v in by_product.values()))
     level1 = [p for p in ax.patches if p.get_x() == 1]
     assert sum(p.get_height() for p in level1) == pytest.approx(float(sum(by_product.values())))
-    assert drawn_labels(ax.get_xticklabels()) == ["product", "country_code"]
-    assert ax.get_ylabel() == "cost (USD)"
+    assert drawn_labels(ax.get_xticklabels()) == ["product", "country"]
+    assert ax.get_ylabel() == "Cost (USD)"
+    # The money axis rises from zero; the largest block is on top.
+    assert not ax.yaxis_inverted() and ax.get_ylim() == pytest.approx(
+        (0, float(sum(by_product.values()))))
+    top = max(level0, key=lambda p: p.get_y())
+    assert top.get_height() == max(p.get_height() for p in level0)
     assert "voice" in " ".join(drawn_labels(ax.texts))
+    # A value has one colour wherever it is: US under voice and under messaging.
+    colours = [to_hex(p.get_facecolor()) for p in level1]  # US, US and MX
+    assert len(colours) == 3 and sorted(colours.count(c) for c in set(colours)) == [1, 2]
     assert_not_blank(ax)
     with pytest.raises(ValueError, match="levels"):
         plot.cost_breakdown(spend)
 
 
-def test_cost_breakdown_of_a_session():
-    tree = SessionTree.from_response(make_session(n_events=40, seed=6))
+def icicle_blocks(ax) -> list[tuple[float, float, float, str]]:
+    """(column, bottom, height, colour) of every rectangle of an icicle."""
+    return [(p.get_x(), p.get_y(), p.get_height(), to_hex(p.get_facecolor()))
+            for p in ax.patches]
+
+
+def test_cost_breakdown_of_a_session_tells_own_cost_from_total():
+    payload = make_session(n_events=14, seed=3)
+    tree = SessionTree.from_response(payload)
+    total = float(tree.total_cost)
+    own = float(Decimal(payload["root"]["cost"]["event_cost"]))
     ax = plot.cost_breakdown(tree)
-    root = [p for p in ax.patches if p.get_x() == 0]
-    assert len(root) == 1 and root[0].get_height() == pytest.approx(float(tree.total_cost))
-    assert len(ax.patches) == 40
+    root = [b for b in icicle_blocks(ax) if b[0] == 0]
+    call = plot.product_color("callcontrol-cdrs")
+    # The root spans the session's total, pale; the call's own cost is solid, at its foot.
+    assert len(root) == 2
+    span = max(root, key=lambda b: b[2])
+    solid = min(root, key=lambda b: b[2])
+    assert span[2] == pytest.approx(total) and span[3] != call
+    assert solid[2] == pytest.approx(own) and solid[3] == call
+    assert solid[1] == pytest.approx(0)
+    assert f"own \\${own:.4f}" in drawn_labels(ax.texts)[0]
+    assert f"total \\${total:.4f}" in drawn_labels(ax.texts)[0]
+    assert "own cost (solid)" in drawn_labels(ax.get_legend().get_texts())
+    # The money axis is not inverted: 0 at the bottom, the total at the top.
+    assert not ax.yaxis_inverted() and ax.get_ylim() == pytest.approx((0, total))
+    assert drawn_labels(ax.get_yticklabels())[0] == "$0.00"
+
+
+def count_labelled(texts: list[str]) -> int:
+    """How many blocks the labels of an icicle speak for."""
+    n = 0
+    for text in texts:
+        grouped = re.search(r"×(\d+)|^\+(\d+) events", text)
+        n += int(next(g for g in grouped.groups() if g)) if grouped else 1
+    return n
+
+
+@pytest.mark.parametrize("n_events", [14, 40, 200])
+def test_cost_breakdown_of_a_session_labels_every_block(n_events):
+    tree = SessionTree.from_response(make_session(n_events=n_events, seed=6))
+    ax = plot.cost_breakdown(tree)
+    texts = drawn_labels(ax.texts)
+    assert count_labelled(texts) == n_events
     # Children sit inside their parent's span.
-    depth1 = [p for p in ax.patches if p.get_x() == 1]
-    assert max(p.get_y() + p.get_height() for p in depth1) <= float(tree.total_cost) + 1e-12
+    depth1 = [b for b in icicle_blocks(ax) if b[0] == 1]
+    assert max(b[1] + b[2] for b in depth1) <= float(tree.total_cost) + 1e-12
+    # Labels beside small blocks have leader lines and do not overlap each other.
+    outside = [t for t in ax.texts if t.get_fontsize() == 7]
+    assert len([line for line in ax.lines]) == len(outside)
+    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
+    for column in {round(t.get_position()[0]) for t in outside}:
+        ys = sorted(t.get_position()[1] for t in outside if round(t.get_position()[0]) == column)
+        points = np.diff(ys) / float(tree.total_cost) * height_pt
+        assert (points >= 9.5).all()
     assert_not_blank(ax)
+
+
+# -- by lists and small multiples ----------------------------------------------------------
+
+
+def test_cost_over_time_by_a_list_stacks_each_combination(mdrs):
+    ax = plot.cost_over_time(mdrs, by=["direction", "country_code"], currency="USD")
+    legend = drawn_labels(ax.get_legend().get_texts())
+    assert sorted(legend) == ["inbound · MX", "inbound · US", "outbound · MX", "outbound · US"]
+    assert ax.get_legend().get_title().get_text() == "direction · country"
+    assert ax.get_title() == "Daily cost by direction and country"
+    expected = decimal_sums(mdrs[mdrs["currency"] == "USD"], ["direction", "country_code"])
+    for container in ax.containers:
+        direction, country = container.get_label().split(" · ")
+        drawn = sum(bar.get_height() for bar in container.patches)
+        assert drawn == pytest.approx(float(expected[(direction, country)]))
+
+
+def test_usage_breakdown_by_a_list_of_dimensions(mdrs):
+    ax = plot.usage_breakdown(mdrs, ["direction", "message_type"], "parts", top=3)
+    ticks = drawn_labels(ax.get_yticklabels())
+    table = usage_breakdown(mdrs.assign(k=mdrs["direction"].astype(str) + " · "
+                                        + mdrs["message_type"].astype(str)), "k", "parts", top=3)
+    assert ticks == table["k"].tolist() and ticks[0] == "outbound · SMS"
+    assert ax.get_title() == "Message parts by direction and message type"
+
+
+def test_small_multiples_one_panel_per_currency_with_axes_of_their_own(mdrs):
+    before = plt.get_fignums()
+    axes = plot.cost_over_time(mdrs, by="country_code", freq="W", col="currency")
+    assert isinstance(axes, np.ndarray) and axes.shape == (1, 5)
+    assert len(plt.get_fignums()) == len(before) + 1
+    fig = axes[0, 0].figure
+    assert all(a.figure is fig for a in axes.flat)
+    expected = decimal_sums(mdrs, ["currency"])
+    for panel in axes.flat:
+        code = panel.get_title().removeprefix("currency: ")
+        assert panel.get_ylabel() == f"Cost ({code})"
+        drawn = sum(bar.get_height() for c in panel.containers for bar in c.patches)
+        assert drawn == pytest.approx(float(expected[(code,)]))
+        # Money in different currencies never shares an axis; time does.
+        assert panel.get_shared_y_axes().get_siblings(panel) == [panel]
+        assert axes[0, 0] in panel.get_shared_x_axes().get_siblings(panel)
+    # One legend for the figure, each country once: EUR's DE and FR, USD's US and MX ...
+    legend = drawn_labels(fig.legends[0].get_texts())
+    assert sorted(legend) == sorted(mdrs["country_code"].astype(str).unique())
+    assert fig.get_suptitle() == "Weekly cost by country"
+
+
+def test_small_multiples_in_one_currency_share_the_money_axis(mdrs):
+    axes = plot.cost_over_time(mdrs, by="country_code", row="direction", col="message_type",
+                               currency="USD")
+    assert axes.shape == (2, 2)
+    assert [a.get_title() for a in axes.flat] == [
+        "direction: inbound · message type: MMS", "direction: inbound · message type: SMS",
+        "direction: outbound · message type: MMS", "direction: outbound · message type: SMS"]
+    siblings = axes[0, 0].get_shared_y_axes().get_siblings(axes[0, 0])
+    assert set(siblings) == set(axes.flat)
+    tallest = max(np.sum([[b.get_height() for b in c.patches] for c in a.containers],
+                         axis=0).max() for a in axes.flat)
+    assert {a.get_ylim() for a in axes.flat} == {axes[0, 0].get_ylim()}
+    assert axes[0, 0].get_ylim()[1] >= tallest
+    for panel in axes.flat:
+        assert panel.get_ylabel() == "Cost (USD)"
+
+
+def test_small_multiples_of_usage_and_icicles(mdrs):
+    bars = plot.usage_breakdown(mdrs, "country_code", "parts", col="direction")
+    assert bars.shape == (1, 2)
+    assert {a.get_title() for a in bars.flat} == {"direction: inbound", "direction: outbound"}
+    assert set(bars[0, 0].get_shared_x_axes().get_siblings(bars[0, 0])) == set(bars.flat)
+    areas = plot.usage_breakdown(mdrs, "country_code", "count", kind="area", row="direction",
+                                 top=3)
+    assert areas.shape == (2, 1)
+    icicles = plot.cost_breakdown(mdrs, ["direction", "country_code"], col="currency")
+    assert icicles.shape == (1, 5)
+    assert [a.get_ylabel() for a in icicles.flat] == [
+        f"Cost ({c})" for c in ["AUD", "CAD", "EUR", "GBP", "USD"]]
+
+
+@pytest.mark.parametrize("draw", [
+    lambda df, ax: plot.cost_over_time(df, col="currency", ax=ax),
+    lambda df, ax: plot.usage_breakdown(df, "country_code", "parts", row="direction", ax=ax),
+    lambda df, ax: plot.cost_breakdown(df, ["country_code"], col="direction", ax=ax),
+])
+def test_small_multiples_on_given_axes_is_an_error_naming_ax(mdrs, draw):
+    _, ax = plt.subplots()
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match=r"^ax: small multiples"):
+        draw(mdrs, ax)
+    assert plt.get_fignums() == before and not ax.has_data()
+
+
+def test_small_multiples_bad_arguments(mdrs):
+    with pytest.raises(ValueError, match=r"col='nope': no such column"):
+        plot.cost_over_time(mdrs, col="nope")
+    with pytest.raises(ValueError, match=r"row='id'.*at most 24"):
+        plot.usage_breakdown(mdrs, "country_code", "parts", row="id")
+    tree = SessionTree.from_response(make_session(n_events=5, seed=2))
+    with pytest.raises(ValueError, match="col"):
+        plot.cost_breakdown(tree, col="currency")
+
+
+# -- colours, labels and legends -----------------------------------------------------------
+
+
+def bar_colours(ax) -> dict[str, str]:
+    """Colour of each drawn series (stacked bars) or bar (horizontal bars), by label."""
+    if ax.containers and ax.containers[0].orientation == "horizontal":
+        labels = drawn_labels(ax.get_yticklabels())
+        return {label: to_hex(bar.get_facecolor())
+                for label, bar in zip(labels, ax.containers[0].patches, strict=True)}
+    return {c.get_label(): to_hex(c.patches[0].get_facecolor()) for c in ax.containers}
+
+
+def test_a_value_keeps_its_colour_in_every_plot_and_panel(mdrs):
+    ca = plot.category_color("CA")
+    assert ca == plot.category_color("CA") and ca != plot.OTHER_COLOR
+    over_time = plot.cost_over_time(mdrs, by="country_code", rates={
+        "CAD": "0.73", "GBP": "1.27", "EUR": "1.08", "AUD": "0.66"}, to="USD")
+    bars = plot.usage_breakdown(mdrs, "country_code", "parts")
+    # The same rows in another order, and with fewer other countries beside CA.
+    shuffled = mdrs.sample(frac=1, random_state=3)
+    few = plot.usage_breakdown(shuffled[shuffled["country_code"].isin(["CA", "GB"])],
+                               "country_code", "parts")
+    panels = plot.cost_over_time(mdrs, by="country_code", col="currency")
+    seen = [bar_colours(over_time)["CA"], bar_colours(bars)["CA"], bar_colours(few)["CA"]]
+    seen += [bar_colours(p)["CA"] for p in panels.flat if "CA" in bar_colours(p)]
+    assert seen == [ca] * 4
+    # Every country of a plot has a colour of its own, and each is the same everywhere.
+    colours = bar_colours(over_time)
+    assert len(set(colours.values())) == len(colours)
+    for panel in panels.flat:
+        for country, colour in bar_colours(panel).items():
+            assert colour == colours[country]
+
+
+def test_values_that_hash_alike_still_get_distinct_colours():
+    names = [f"group-{i}" for i in range(200)]
+    first = plot.category_color(names[0])
+    twin = next(n for n in names[1:] if plot.category_color(n) == first)
+    df = pd.DataFrame({"sim_group_name": [names[0], twin], "data_mb": [5.0, 3.0]})
+    colours = bar_colours(plot.usage_breakdown(df, "sim_group_name", "data_mb"))
+    assert colours[names[0]] != colours[twin]
+    assert first in colours.values()  # the first alphabetically keeps its own colour
+
+
+def sims(n: int = 12) -> pd.DataFrame:
+    """Wireless sessions of ``n`` SIMs with long ids; the last SIM cost nothing."""
+    ids = [f"6a09cdc3-8948-47f0-aa62-74ac943d6c{i:02d}" for i in range(n)]
+    rows = []
+    for day in range(5):
+        for i, sim in enumerate(ids):
+            cost = "0" if i == n - 1 else f"{(n - i) * 0.125:.3f}"
+            rows.append({"created_at": pd.Timestamp("2024-05-01", tz="UTC")
+                         + pd.Timedelta(days=day), "sim_card_id": sim,
+                         "data_mb": float(n - i + day), "cost": cost, "currency": "USD"})
+    return pd.DataFrame(rows)
+
+
+def test_titles_and_labels_are_written_for_people():
+    df = sims()
+    ax = plot.usage_breakdown(df, "sim_card_id", "data_mb", top=3)
+    assert ax.get_title() == "Data (MB) by SIM"
+    assert ax.get_xlabel() == "Data (MB)"
+    area = plot.usage_breakdown(df, "sim_card_id", "cost", kind="area", top=3)
+    assert area.get_ylabel() == "Cost (USD)" and area.get_title() == "Cost by SIM, daily"
+    assert plot.human("downlink_data_mb") == "downlink data (MB)"
+    assert plot.human("duration_seconds") == "duration (s)"
+    assert plot.human("terminating_country") == "destination country"
+
+
+def test_legends_show_the_top_entries_with_short_ids_and_no_zero_cost():
+    df = sims()
+    ax = plot.cost_over_time(df, by="sim_card_id", top=8)
+    legend = drawn_labels(ax.get_legend().get_texts())
+    assert legend[0] == "Other" and len(legend) == 9
+    assert all(len(label) <= 12 for label in legend)
+    assert all(label == "Other" or label.startswith("6a09…") for label in legend)
+    assert len(set(legend)) == 9  # shortened, still told apart
+    # The SIM that cost nothing is in no series: the "Other" stack holds SIMs 8 to 10.
+    other = next(c for c in ax.containers if c.get_label() == "Other")
+    assert sum(b.get_height() for b in other.patches) == pytest.approx(
+        5 * (4 + 3 + 2) * 0.125)
+    zero = plot.cost_over_time(df[df["sim_card_id"].str.endswith(("00", "11"))],
+                               by="sim_card_id")
+    assert len(zero.containers) == 1 and zero.get_legend() is None
+
+
+def test_short_ids_stay_distinct():
+    short = plot._shorten(["6a09cdc3-8948-aaaa", "6a09cdc3-8948-bbbb", "US"])
+    assert short == {"6a09cdc3-8948-aaaa": "6a09…aaaa", "6a09cdc3-8948-bbbb": "6a09…bbbb",
+                     "US": "US"}
+    assert plot._shorten(["6a09cdc3-8948-aaaa", "7b09cdc3-8948-aaaa"], width=8) == {
+        "6a09cdc3-8948-aaaa": "6a09cdc3…", "7b09cdc3-8948-aaaa": "7b09cdc3…"}
+
+
+# -- keyword arguments and palettes --------------------------------------------------------
+
+
+def test_keyword_arguments_reach_the_artists(mdrs):
+    ax = plot.cost_over_time(mdrs, by="direction", currency="USD", hatch="//", alpha=0.5)
+    assert all(b.get_hatch() == "//" and b.get_alpha() == 0.5
+               for c in ax.containers for b in c.patches)
+    bars = plot.usage_breakdown(mdrs, "country_code", "parts", edgecolor="black")
+    assert all(to_hex(b.get_edgecolor()) == "#000000" for b in bars.containers[0].patches)
+    area = plot.usage_breakdown(mdrs, "country_code", "count", kind="area", alpha=0.3)
+    assert {c.get_alpha() for c in area.collections if isinstance(c, PolyCollection)} == {0.3}
+    tree = SessionTree.from_response(make_session(n_events=6, seed=2))
+    dots = plot.session_tree(tree, marker="s", s=80)
+    assert all(c.get_sizes()[0] == 80 for c in dots.collections if len(c.get_offsets()) == 1
+               and to_hex(c.get_facecolor()[0]) != plot.OTHER_COLOR)
+    icicle = plot.cost_breakdown(tree, linewidth=2.5)
+    assert {p.get_linewidth() for p in icicle.patches} == {2.5}
+
+
+def test_palette_overrides_the_colours(mdrs):
+    ax = plot.usage_breakdown(mdrs, "country_code", "parts", palette={"US": "black"})
+    colours = bar_colours(ax)
+    assert colours["US"] == "#000000" and colours["CA"] == plot.category_color("CA")
+    two = ["#111111", "#222222"]
+    ax = plot.cost_over_time(mdrs, by="direction", currency="USD", palette=two)
+    assert sorted(bar_colours(ax).values()) == two
+    ax = plot.usage_breakdown(mdrs, "direction", "parts", palette="Set2")
+    set2 = [to_hex(c) for c in matplotlib.colormaps["Set2"].colors]
+    assert set(bar_colours(ax).values()) <= set(set2)
+    tree = SessionTree.from_response(make_session(n_events=6, seed=2))
+    ax = plot.session_tree(tree, palette={"callcontrol-cdrs": "#000000"})
+    assert to_hex(ax.collections[0].get_facecolor()[0]) == "#000000"
+    with pytest.raises(ValueError, match="palette"):
+        plot.cost_over_time(mdrs, by="direction", palette=[])
+
+
+# -- a session tree in a notebook ----------------------------------------------------------
+
+
+def test_session_tree_shows_itself_in_a_notebook():
+    tree = SessionTree.from_response(make_session(n_events=12, seed=3))
+    page = tree._repr_html_()
+    assert f"total <b>{tree.total_cost} USD</b>" in page and "12 events" in page
+    rows = re.findall(r"<tr><td style=\"[^\"]*padding:1px 8px 1px ([\d.]+)em\">(?:└ )?"
+                      r"([^<]+)</td><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>"
+                      r"<td[^>]*>([^<]+)</td></tr>", page)
+    assert len(rows) == 12
+    nodes = tree.nodes
+    for (indent, name, product, own, total), depth, node_name, node_product, cost, cum in zip(
+            rows, nodes["depth"], nodes["event_name"], nodes["product"], nodes["event_cost"],
+            nodes["cumulative_cost"], strict=True):
+        assert float(indent) == 0.5 + 1.5 * depth  # indented by depth
+        assert (name, product, own, total) == (node_name, node_product, str(cost), str(cum))
+    big = SessionTree.from_response(make_session(n_events=200, seed=1))
+    page = big._repr_html_()
+    assert page.count("<tr>") == 1 + 60 + 1 and "140 more events" in page
 
 
 # -- the images of the docs ----------------------------------------------------------------
