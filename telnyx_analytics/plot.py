@@ -27,6 +27,7 @@ import heapq
 import logging
 import zlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.dates as mdates
@@ -50,6 +51,7 @@ __all__ = [
     "category_color",
     "cost_breakdown",
     "cost_over_time",
+    "human",
     "product_color",
     "session_tree",
     "usage_breakdown",
@@ -134,8 +136,9 @@ def category_color(value: Hashable) -> str:
 
     Products, directions and currencies have fixed colours (``FIXED_COLORS``); any other
     value is hashed to one of the palette's colours, so it does not depend on which other
-    values are drawn or in what order. (Two values drawn together that hash to the same
-    colour are told apart: the later one alphabetically takes the next free colour.)
+    values are drawn or in what order. Within one plot every value gets a colour of its
+    own: when two values want the same colour, the larger one keeps it and the smaller
+    takes the next free colour.
 
     >>> category_color("messaging"), category_color("CA") == category_color("CA")
     ('#1f77b4', True)
@@ -163,8 +166,8 @@ def _palette_colors(palette: str | Sequence[Any]) -> list[str]:
 
 def _color_map(values: Sequence[str], other: str,
                palette: Mapping[Any, Any] | Sequence[Any] | str | None) -> dict[str, str]:
-    """A colour for each value: the value's own (see ``category_color``), distinct within
-    the plot."""
+    """A colour for each value, largest first: its own colour (``category_color``) unless
+    a larger value of the plot already has it; then the next free one."""
     given: dict[str, str] = {}
     colors = PALETTE
     if isinstance(palette, Mapping):
@@ -174,19 +177,17 @@ def _color_map(values: Sequence[str], other: str,
         if not colors:
             raise ValueError("palette: give a mapping of value to colour, a non-empty list of "
                              "colours or a matplotlib colormap name")
-    out: dict[str, str] = {}
-    for value in values:
-        if value in given:
-            out[value] = given[value]
-        elif value == other:
-            out[value] = OTHER_COLOR
-        elif palette is None and value in FIXED_COLORS:
-            out[value] = FIXED_COLORS[value]
+    out: dict[str, str] = {value: given[value] for value in values if value in given}
+    if other in values and other not in out:
+        out[other] = OTHER_COLOR
     used = set(out.values())
-    for value in sorted(v for v in values if v not in out):
+    for value in values:
+        if value in out:
+            continue
         start = zlib.crc32(value.encode()) % len(colors)
-        free = [colors[(start + k) % len(colors)] for k in range(len(colors))]
-        out[value] = next((c for c in free if c not in used), colors[start])
+        wanted = [FIXED_COLORS[value]] if palette is None and value in FIXED_COLORS else []
+        wanted += [colors[(start + k) % len(colors)] for k in range(len(colors))]
+        out[value] = next((c for c in wanted if c not in used), wanted[0])
         used.add(out[value])
     return out
 
@@ -393,46 +394,78 @@ def _legend(ax: Axes, title: str | None, n: int) -> None:
 
 # -- small multiples ------------------------------------------------------------------------
 
-Panel = tuple[str | None, str | None, np.ndarray]  # row value, column value, row mask
+@dataclass(frozen=True)
+class _Grid:
+    """Small multiples asked for: ``row``/``col`` columns, ``col_wrap`` panels a line."""
+
+    row: Hashable | None = None
+    col: Hashable | None = None
+    wrap: int | None = None
+
+    @property
+    def columns(self) -> list[Hashable]:
+        return [c for c in (self.row, self.col) if c is not None]
 
 
-def _facet_columns(df: pd.DataFrame, row: Hashable | None, col: Hashable | None,
-                   ax: Axes | None) -> list[Hashable]:
-    """The facet columns, checked before anything is computed or drawn."""
+@dataclass(frozen=True)
+class _Panel:
+    title: str
+    mask: np.ndarray  # the rows of the frame drawn in this panel
+    at: tuple[int, int]  # (row, column) in the grid
+
+
+def _grid(df: pd.DataFrame, row: Hashable | None, col: Hashable | None,
+          col_wrap: int | None, ax: Axes | None) -> _Grid:
+    """The small multiples asked for, checked before anything is computed or drawn."""
     for column, argument in ((row, "row"), (col, "col")):
         if column is not None:
             analysis._require(df, column, argument)
-    facets = [c for c in (row, col) if c is not None]
-    if facets and ax is not None:
+    if col_wrap is not None and (col is None or row is not None
+                                 or not isinstance(col_wrap, int) or col_wrap < 1):
+        raise ValueError(f"col_wrap={col_wrap!r}: a positive number of panels a line, "
+                         f"with col= and without row=")
+    grid = _Grid(row, col, col_wrap)
+    if grid.columns and ax is not None:
         raise ValueError("ax: small multiples (col=/row=) are drawn on a figure of their own; "
                          "leave ax=None, or drop col=/row= to draw on your Axes")
-    return facets
+    return grid
 
 
-def _panels(frame: pd.DataFrame, row: Hashable | None, col: Hashable | None) -> list[Panel]:
-    """One panel per (row value, column value), rows of ``frame`` masked."""
-    keys = {}
-    for name, column in (("row", row), ("col", col)):
-        keys[name] = (_text(frame[column]).to_numpy() if column is not None else None)
-    rows = sorted(set(keys["row"])) if row is not None else [None]
-    cols = sorted(set(keys["col"])) if col is not None else [None]
+def _panels(frame: pd.DataFrame, grid: _Grid) -> list[_Panel]:
+    """One panel per (row value, column value), in reading order."""
+    if not grid.columns:
+        return [_Panel("", np.ones(len(frame), bool), (0, 0))]
+    keys = {c: _text(frame[c]).to_numpy() for c in grid.columns}
+    rows = sorted(set(keys[grid.row])) if grid.row is not None else [None]
+    cols = sorted(set(keys[grid.col])) if grid.col is not None else [None]
     if len(rows) * len(cols) > MAX_PANELS:
-        raise ValueError(f"col={col!r}, row={row!r}: {len(rows) * len(cols)} panels; small "
-                         f"multiples are for a few values (at most {MAX_PANELS})")
-    everything = np.ones(len(frame), bool)
-    return [(r, c, (everything if r is None else keys["row"] == r)
-             & (everything if c is None else keys["col"] == c)) for r in rows for c in cols]
+        raise ValueError(f"col={grid.col!r}, row={grid.row!r}: {len(rows) * len(cols)} "
+                         f"panels; small multiples are for a few values (at most {MAX_PANELS})")
+    panels = []
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            mask = np.ones(len(frame), bool)
+            names = []
+            for column, value in ((grid.row, r), (grid.col, c)):
+                if column is not None:
+                    mask &= keys[column] == value
+                    names.append(f"{human(column)}: {value}")
+            at = divmod(j, grid.wrap) if grid.wrap else (i, j)
+            panels.append(_Panel(" · ".join(names), mask, at))
+    return panels
 
 
-def _layout(panels: list[Panel], row: Hashable | None, col: Hashable | None, ax: Axes | None,
+def _layout(panels: list[_Panel], grid: _Grid, ax: Axes | None,
             draw: Callable[[Axes, int], str | None], *, time_axis: bool, value_axis: str,
             title: str, left_out: Sequence[str], legend_title: str | None = None,
             legend_order: Sequence[str] = ()) -> Any:
-    """Draw one Axes (no facets) or a grid of panels; legend and title included.
+    """Draw one Axes (no small multiples) or a grid of panels; legend and title included.
 
     ``draw(ax, i)`` draws panel ``i`` and returns its currency (None when not money).
+    Returns the Axes, the 2-D array of panels, or with ``col_wrap`` the 1-D array of
+    the panels drawn.
     """
-    if row is None and col is None:
+    if not grid.columns:
         ax = _new_axes(ax)
         draw(ax, 0)
         _title(ax, title, left_out)
@@ -441,24 +474,26 @@ def _layout(panels: list[Panel], row: Hashable | None, col: Hashable | None, ax:
         return ax
     import matplotlib.pyplot as plt
 
-    n_rows = len(dict.fromkeys(p[0] for p in panels))
-    n_cols = len(dict.fromkeys(p[1] for p in panels))
+    n_rows = max(p.at[0] for p in panels) + 1
+    n_cols = max(p.at[1] for p in panels) + 1
+    width = 3.4 if n_cols <= 3 else 2.8
     fig, axes = plt.subplots(n_rows, n_cols, squeeze=False, sharex=time_axis,
                              layout="constrained",
-                             figsize=(min(16.0, 2.2 + 3.4 * n_cols), min(14.0, 1.2 + 2.6 * n_rows)))
+                             figsize=(min(16.0, 2.2 + width * n_cols),
+                                      min(14.0, 1.2 + 2.6 * n_rows)))
+    used = [axes[p.at] for p in panels]
+    for extra in set(axes.flat) - set(used):  # the end of a wrapped last line
+        fig.delaxes(extra)
     currencies = set()
-    for i, (r, c, mask) in enumerate(panels):
-        panel = axes.flat[i]
-        if mask.any():
-            currencies.add(draw(panel, i))
+    for i, (panel, a) in enumerate(zip(panels, used, strict=True)):
+        if panel.mask.any():
+            currencies.add(draw(a, i))
         else:
-            panel.text(0.5, 0.5, "nothing here", ha="center", va="center", color="#888888",
-                       transform=panel.transAxes)
-            panel.set_axis_off()
-        names = [f"{human(name)}: {value}" for name, value in ((row, r), (col, c))
-                 if name is not None]
-        panel.set_title(" · ".join(names), fontsize=10)
-    drawn = [a for a, (_, _, m) in zip(axes.flat, panels, strict=True) if m.any()]
+            a.text(0.5, 0.5, "nothing here", ha="center", va="center", color="#888888",
+                   transform=a.transAxes)
+            a.set_axis_off()
+        a.set_title(panel.title, fontsize=10)
+    drawn = [a for a, p in zip(used, panels, strict=True) if p.mask.any()]
     if len(currencies) <= 1 and len(drawn) > 1:
         # One unit everywhere: the value axis is shared, so panels compare at a glance.
         # Panels in different currencies keep axes of their own.
@@ -468,9 +503,11 @@ def _layout(panels: list[Panel], row: Hashable | None, col: Hashable | None, ax:
         for a in drawn[1:]:
             getattr(a, f"share{value_axis}")(drawn[0])
         getattr(drawn[0], f"set_{value_axis}lim")(lo, hi)
-    if time_axis:
-        for a in drawn:
+    for a in drawn:
+        if time_axis:
             a.tick_params(axis="x", labelbottom=True, labelsize=8)
+        else:  # narrow panels: fewer money ticks, so their labels never touch
+            getattr(a, f"{value_axis}axis").set_major_locator(mticker.MaxNLocator(nbins=4))
     if legend_title is not None and len(legend_order) > 1:
         handles: dict[str, Any] = {}
         for a in drawn:
@@ -480,7 +517,7 @@ def _layout(panels: list[Panel], row: Hashable | None, col: Hashable | None, ax:
         fig.legend([handles[x] for x in shown], shown, title=legend_title,
                    loc="outside right upper", frameon=False, fontsize=9, title_fontsize=9)
     _title(fig, title, left_out)
-    return axes
+    return np.array(used, dtype=object) if grid.wrap else axes
 
 
 # -- cost over time -------------------------------------------------------------------------
@@ -494,6 +531,7 @@ def cost_over_time(
     ax: Axes | None = None,
     col: Hashable | None = None,
     row: Hashable | None = None,
+    col_wrap: int | None = None,
     cost: Hashable = "cost",
     time: Hashable | None = None,
     currency: str | None = None,
@@ -524,6 +562,8 @@ def cost_over_time(
         Draw here; default a new figure. Not with ``col``/``row``.
     col, row : column name, optional
         Small multiples: one panel per value (``col="currency"``, ``row="direction"``).
+    col_wrap : int, optional
+        With ``col`` alone: at most this many panels a line.
     cost, time : column name, optional
         As in :func:`telnyx_analytics.cost_by`.
     currency : str, optional
@@ -540,7 +580,7 @@ def cost_over_time(
 
     Returns
     -------
-    Axes, or a 2-D array of Axes with ``col``/``row``
+    Axes, or a 2-D array of Axes with ``col``/``row`` (1-D with ``col_wrap``)
 
     Examples
     --------
@@ -559,7 +599,8 @@ def cost_over_time(
     (1, 2)
     """
     by_cols = analysis._as_list(by)
-    facets = _facet_columns(df, row, col, ax)
+    grid = _grid(df, row, col, col_wrap, ax)
+    facets = grid.columns
     totals = analysis.cost_by(df, list(dict.fromkeys([*by_cols, *facets])), freq=freq,
                               cost=cost, time=time, rates=rates, to=to)
     counts = totals.groupby(_text(totals["currency"]))["count"].sum()
@@ -584,10 +625,10 @@ def cost_over_time(
         colors = {"cost": to_hex(first[0]) if first else _BLUE}
     short = _shorten(order)
     periods = period_range(totals["period"].min(), totals["period"].max(), freq)
-    panels = _panels(totals, row, col)
+    panels = _panels(totals, grid)
 
     def draw(ax: Axes, i: int) -> str | None:
-        mask = panels[i][2]
+        mask = panels[i].mask
         part = values[mask].groupby([totals["period"][mask], labels[mask]]).sum()
         table = part.unstack(fill_value=0.0).reindex(periods, fill_value=0.0)
         table = table[[x for x in order if x in table.columns]]
@@ -605,7 +646,7 @@ def cost_over_time(
     period = _TITLES.get(freq, f"Per-{freq}")
     default = (f"{period} {human(cost)}" + (f" by {_names(by_cols)}" if by_cols else "")
                + (f", converted to {to}" if rates is not None else ""))
-    return _layout(panels, row, col, ax, draw, time_axis=True, value_axis="y",
+    return _layout(panels, grid, ax, draw, time_axis=True, value_axis="y",
                    title=title or default, left_out=left_out,
                    legend_title=" · ".join(human(c) for c in by_cols) if by_cols else None,
                    legend_order=[short[x] for x in reversed(order)])
@@ -625,6 +666,7 @@ def usage_breakdown(
     ax: Axes | None = None,
     col: Hashable | None = None,
     row: Hashable | None = None,
+    col_wrap: int | None = None,
     top: int = 10,
     other: str = "Other",
     freq: str = "D",
@@ -655,6 +697,8 @@ def usage_breakdown(
         Not with ``col``/``row``.
     col, row : column name, optional
         Small multiples: one panel per value (each with its own top values).
+    col_wrap : int, optional
+        With ``col`` alone: at most this many panels a line.
     top : int, default 10
     other : str, default ``"Other"``
     freq : str, default ``"D"``
@@ -672,7 +716,7 @@ def usage_breakdown(
 
     Returns
     -------
-    Axes, or a 2-D array of Axes with ``col``/``row``
+    Axes, or a 2-D array of Axes with ``col``/``row`` (1-D with ``col_wrap``)
 
     Examples
     --------
@@ -691,7 +735,8 @@ def usage_breakdown(
         raise ValueError("dimension: give a column (or a list of columns) to break down by")
     for column in dims:
         analysis._require(df, column, "dimension")
-    facets = _facet_columns(df, row, col, ax)
+    grid = _grid(df, row, col, col_wrap, ax)
+    facets = grid.columns
     counting = metric == "count" and metric not in df.columns
     if not counting:
         analysis._require(df, metric, "metric")
@@ -720,14 +765,18 @@ def usage_breakdown(
         if frame.empty:
             raise ValueError(f"currency={currency!r}: no rows in that currency")
     frame = frame.reset_index(drop=True)
-    panels = _panels(frame, row, col)
+    panels = _panels(frame, grid)
     tables = []
-    for _, _, mask in panels:
-        table = analysis.usage_breakdown(frame[mask], key, metric, top=top, other=other,
+    for panel in panels:
+        table = analysis.usage_breakdown(frame[panel.mask], key, metric, top=top, other=other,
                                          freq=freq if area else None, time=time)
         table["_v"] = _floats(table[name]) if money else table[name].astype("float64")
         tables.append(table[table["_v"] != 0].reset_index(drop=True))  # nothing: left out
-    values = _ordered(list(dict.fromkeys(v for t in tables for v in t[key].astype(str))), other)
+    # Each panel's largest values first (then its second ...): they keep their own colours.
+    ranks = [t[key].astype(str).tolist() for t in tables]
+    values = _ordered(list(dict.fromkeys(r[i] for i in range(max(map(len, ranks), default=0))
+                                         for r in ranks if i < len(r))), other)
+    slots = max(len(t) for t in tables)
     colors = _color_map(values, other, palette)
     short = _shorten(values)
     who = " · ".join(human(d) for d in dims)
@@ -743,7 +792,8 @@ def usage_breakdown(
         bars = ax.barh(y, table["_v"].to_numpy(), **{"color": [colors[x] for x in labels],
                                                      "height": 0.7, **kwargs})
         ax.set_yticks(y, [short[x] for x in labels])
-        ax.invert_yaxis()  # largest on top
+        # Largest on top; every panel as many slots as the fullest, so bars are alike.
+        ax.set_ylim(max(slots, 1) - 0.5, -0.5)
         shown = unit(table)
         # A share says something only next to others: one bar would always read 100%.
         texts = [(_money_short(v, shown) if shown else f"{v:,.0f}" if float(v).is_integer()
@@ -787,7 +837,7 @@ def usage_breakdown(
     default = f"{metric_name} by {_names(dims)}" + (
         f", {_TITLES.get(freq, f'per-{freq}').lower()}" if area else "") + (
         f", converted to {to}" if rates is not None else "")
-    return _layout(panels, row, col, ax, draw_area if area else draw_bars,
+    return _layout(panels, grid, ax, draw_area if area else draw_bars,
                    time_axis=area, value_axis="y" if area else "x", title=title or default,
                    left_out=left_out, legend_title=who if area else None,
                    legend_order=[short[x] for x in reversed(values)])
@@ -996,6 +1046,7 @@ def cost_breakdown(
     ax: Axes | None = None,
     col: Hashable | None = None,
     row: Hashable | None = None,
+    col_wrap: int | None = None,
     cost: Hashable = "cost",
     currency: str | None = None,
     top: int = 6,
@@ -1025,6 +1076,8 @@ def cost_breakdown(
         Not with ``col``/``row``.
     col, row : column name, optional
         For a frame: one panel per value (``col="currency"``).
+    col_wrap : int, optional
+        With ``col`` alone: at most this many panels a line.
     cost : column name, default ``"cost"``
     currency : str, optional
         For a frame: the currency to draw (default the one with the most records).
@@ -1038,7 +1091,7 @@ def cost_breakdown(
 
     Returns
     -------
-    Axes, or a 2-D array of Axes with ``col``/``row``
+    Axes, or a 2-D array of Axes with ``col``/``row`` (1-D with ``col_wrap``)
 
     Examples
     --------
@@ -1053,7 +1106,7 @@ def cost_breakdown(
     (5, False)
     """
     if not isinstance(data, pd.DataFrame):
-        if col is not None or row is not None:
+        if col is not None or row is not None or col_wrap is not None:
             raise ValueError("col/row: a session tree is drawn in one panel")
         return _tree_icicle(data, ax=ax, palette=palette, title=title, kwargs=kwargs)
     if not levels:
@@ -1062,32 +1115,33 @@ def cost_breakdown(
     names = list(levels)
     for name in names:
         analysis._require(data, name, "levels")
-    facets = _facet_columns(data, row, col, ax)
+    grid = _grid(data, row, col, col_wrap, ax)
+    facets = grid.columns
     totals = analysis.cost_by(data, list(dict.fromkeys([*names, *facets])), cost=cost)
     counts = totals.groupby(_text(totals["currency"]))["count"].sum()
     totals, chosen, left_out = _one_currency(totals, counts, currency, "currency" in facets)
     totals = totals.assign(_v=_floats(totals["cost"]), **{
         str(n): _text(totals[n]) for n in names}).reset_index(drop=True)
-    panels = _panels(totals, row, col)
-    blocks = [_frame_blocks(totals[mask], names, top, other) for _, _, mask in panels]
-    labels = _ordered(list(dict.fromkeys(b["label"] for bs in blocks for b in bs)), other)
+    panels = _panels(totals, grid)
+    blocks = [_frame_blocks(totals[p.mask], names, top, other) for p in panels]
+    # Outer levels first, then by size: a product keeps its colour, a direction gives way.
+    ranked = sorted((b for bs in blocks for b in bs), key=lambda b: (b["level"], -b["size"]))
+    labels = _ordered(list(dict.fromkeys(b["label"] for b in ranked)), other)
     colors = _color_map(labels, other, palette)
 
     def draw(ax: Axes, i: int) -> str:
-        shown = chosen or str(totals["currency"][panels[i][2]].iloc[0])
+        shown = chosen or str(totals["currency"][panels[i].mask].iloc[0])
         for b in blocks[i]:
             b["color"] = colors[b["label"]]
-        total = _draw_icicle(ax, blocks[i], [human(n) for n in names], shown, kwargs)
-        if row is None and col is None:
-            ax.set_title(f"{title or default} · total {_money_short(total, shown)}", fontsize=11)
+        _draw_icicle(ax, blocks[i], [human(n) for n in names], shown, kwargs)
         return shown
 
-    default = f"Cost by {_names(names)}"
-    out = _layout(panels, row, col, ax, draw, time_axis=False, value_axis="y",
-                  title=title or default, left_out=left_out)
-    if row is None and col is None and left_out:
-        _title(out, out.get_title(), left_out)
-    return out
+    text = title or f"Cost by {_names(names)}"
+    if not grid.columns:  # one panel: its total in the title
+        total = sum(b["size"] for b in blocks[0] if b["level"] == 0)
+        text += f" · total {_money_short(total, chosen or str(totals['currency'].iloc[0]))}"
+    return _layout(panels, grid, ax, draw, time_axis=False, value_axis="y", title=text,
+                   left_out=left_out)
 
 
 def _frame_blocks(totals: pd.DataFrame, names: list[Hashable], top: int,
@@ -1149,8 +1203,9 @@ def _tree_icicle(tree: SessionTree, *, ax: Axes | None, palette: Any, title: str
     handles = [Patch(color=colors[p], label=p) for p in products]
     handles += [Patch(color="#555555", label="own cost (solid)"),
                 Patch(color=_lighter("#555555", 0.6), label="cost of the events below (pale)")]
-    ax.legend(handles=handles, title="product", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              frameon=False, fontsize=8, title_fontsize=8)
+    # Below the columns, where no label beside a block can run into it.
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False,
+              fontsize=8, ncols=min(4, len(handles)), handletextpad=0.4, columnspacing=1.2)
     default = (f"Session {_short_id(tree.session_id)}: cost by event · total "
                f"{_money_short(float(tree.total_cost), tree.currency)}")
     ax.set_title(title or default, fontsize=11)
@@ -1194,7 +1249,9 @@ def _draw_icicle(ax: Axes, blocks: list[dict[str, Any]], columns: list[str], cur
         else:
             outside.append(b)
     _outside_labels(ax, outside, total, per_pt, currency)
-    ax.set_xlim(0, len(columns))
+    last = len(columns) - 1
+    # Room on the right for labels beside the last column's blocks.
+    ax.set_xlim(0, len(columns) + (0.45 if any(b["level"] == last for b in outside) else 0))
     ax.set_ylim(0, total)
     ax.set_xticks(np.arange(len(columns)) + _BLOCK / 2, columns)
     ax.tick_params(axis="x", length=0)
