@@ -1288,8 +1288,8 @@ def _outside_labels(ax: Axes, small: list[dict[str, Any]], total: float, per_pt:
             wanted.append(((top + bottom) / 2, text))
         wanted.sort(key=lambda w: -w[0])
         ys: list[float] = []
-        for y, _ in wanted:  # top down: no closer than a line to the one above
-            ys.append(y if not ys else min(y, ys[-1] - gap))
+        for y, _ in wanted:  # top down: inside the axes, no closer than a line to the one above
+            ys.append(min(y, total - gap / 2) if not ys else min(y, ys[-1] - gap))
         for k in range(len(ys) - 1, -1, -1):  # bottom up: not below the axis
             ys[k] = max(ys[k], gap / 2 if k == len(ys) - 1 else ys[k + 1] + gap)
         x = level + _BLOCK

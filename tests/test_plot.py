@@ -388,6 +388,7 @@ def test_cost_breakdown_of_a_session_labels_every_block(n_events):
         ys = sorted(t.get_position()[1] for t in outside if round(t.get_position()[0]) == column)
         points = np.diff(ys) / float(tree.total_cost) * height_pt
         assert (points >= 9.5).all()
+        assert 0 < ys[0] and ys[-1] < float(tree.total_cost)  # inside the axes
     assert_not_blank(ax)
 
 
