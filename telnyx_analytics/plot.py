@@ -542,7 +542,7 @@ def cost_over_time(
     palette: Mapping[Any, Any] | Sequence[Any] | str | None = None,
     title: str | None = None,
     **kwargs: Any,
-) -> Any:
+) -> Axes | np.ndarray:
     """Cost per period as stacked bars, split by ``by`` (product, country, direction ...).
 
     Totals are computed exactly with :func:`telnyx_analytics.cost_by`. One currency per
@@ -677,7 +677,7 @@ def usage_breakdown(
     palette: Mapping[Any, Any] | Sequence[Any] | str | None = None,
     title: str | None = None,
     **kwargs: Any,
-) -> Any:
+) -> Axes | np.ndarray:
     """The top values of a dimension by a metric, plus ``other``: bars or stacked areas.
 
     ``kind="bar"`` draws horizontal bars over the whole frame, largest first, each labelled
@@ -1054,7 +1054,7 @@ def cost_breakdown(
     palette: Mapping[Any, Any] | Sequence[Any] | str | None = None,
     title: str | None = None,
     **kwargs: Any,
-) -> Any:
+) -> Axes | np.ndarray:
     """An icicle chart of where the money went: a session's tree or a frame's spend.
 
     Each column is one level; each block's height is its cost, children stacked inside
