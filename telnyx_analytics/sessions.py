@@ -271,12 +271,12 @@ class SessionTree:
     def _repr_html_(self) -> str:
         """The tree in a notebook: its total and currency, then one indented row per event.
 
-        Costs are shown exactly as received; a long session shows its first
+        Costs are shown exactly, to the micro-unit; a long session shows its first
         ``HTML_ROWS`` events (depth-first) and says how many more there are.
         """
         nodes = self.nodes
         head = (f"<p><b>Session {html.escape(self.session_id)}</b>: total "
-                f"<b>{html.escape(str(self.total_cost))} {html.escape(self.currency)}</b>, "
+                f"<b>{self.total_cost:.6f} {html.escape(self.currency)}</b>, "
                 f"{self.event_count} events")
         if self.truncated:
             head += f" ({len(nodes)} returned)"
@@ -293,8 +293,8 @@ class SessionTree:
             branch = "└ " if depth else ""
             rows.append(f"<tr><td {indent}>{branch}{html.escape(str(name))}</td>"
                         f"<td {cell.format('left')}>{html.escape(str(product))}</td>"
-                        f"<td {cell.format('right')}>{html.escape(str(own))}</td>"
-                        f"<td {cell.format('right')}>{html.escape(str(cum))}</td></tr>")
+                        f"<td {cell.format('right')}>{own:.6f}</td>"
+                        f"<td {cell.format('right')}>{cum:.6f}</td></tr>")
         if len(nodes) > HTML_ROWS:
             rows.append(f'<tr><td colspan="4" {cell.format("left")}><i>... '
                         f"{len(nodes) - HTML_ROWS} more events (see .nodes)</i></td></tr>")

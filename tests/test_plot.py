@@ -651,7 +651,8 @@ def test_palette_overrides_the_colours(mdrs):
 def test_session_tree_shows_itself_in_a_notebook():
     tree = SessionTree.from_response(make_session(n_events=12, seed=3))
     page = tree._repr_html_()
-    assert f"total <b>{tree.total_cost} USD</b>" in page and "12 events" in page
+    assert f"total <b>{tree.total_cost:.6f} USD</b>" in page and "12 events" in page
+    assert "<b>Session 00000001-0000-4000-8000-000000000001</b>" in page
     rows = re.findall(r"<tr><td style=\"[^\"]*padding:1px 8px 1px ([\d.]+)em\">(?:└ )?"
                       r"([^<]+)</td><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>"
                       r"<td[^>]*>([^<]+)</td></tr>", page)
@@ -661,7 +662,14 @@ def test_session_tree_shows_itself_in_a_notebook():
             rows, nodes["depth"], nodes["event_name"], nodes["product"], nodes["event_cost"],
             nodes["cumulative_cost"], strict=True):
         assert float(indent) == 0.5 + 1.5 * depth  # indented by depth
-        assert (name, product, own, total) == (node_name, node_product, str(cost), str(cum))
+        assert (name, product, own, total) == (node_name, node_product, f"{cost:.6f}",
+                                               f"{cum:.6f}")
+    odd = SessionTree.from_response({
+        "session_id": "<s>", "meta": {"event_count": 1},
+        "cost": {"total": "0.5", "currency": "USD"},
+        "root": {"id": "<s>", "product": "voice", "event_name": "<script>", "cost": {
+            "event_cost": "0.5", "cumulative_cost": "0.5", "currency": "USD"}}})
+    assert "<script>" not in odd._repr_html_() and "&lt;script&gt;" in odd._repr_html_()
     big = SessionTree.from_response(make_session(n_events=200, seed=1))
     page = big._repr_html_()
     assert page.count("<tr>") == 1 + 60 + 1 and "140 more events" in page
