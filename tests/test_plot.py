@@ -1,6 +1,6 @@
 """Tests of telnyx_analytics.plot, rendered with Agg: the artists, the numbers, the pixels.
 
-Run as a script to (re)draw the images of docs/analysis.md::
+Run as a script to (re)draw the images of docs/analysis.md from a sandbox account::
 
     .venv/bin/python tests/test_plot.py
 """
