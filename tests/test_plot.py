@@ -417,6 +417,23 @@ def test_usage_breakdown_by_a_list_of_dimensions(mdrs):
     assert ax.get_title() == "Message parts by direction and message type"
 
 
+def test_usage_area_by_a_list_converted_into_one_currency(mdrs):
+    rates = {"CAD": "0.73", "GBP": "1.27", "EUR": "1.08", "AUD": "0.66"}
+    ax = plot.usage_breakdown(mdrs, ["direction", "country_code"], "cost", kind="area",
+                              rates=rates, to="USD", top=3)
+    assert ax.get_ylabel() == "Cost (USD)"
+    assert ax.get_title() == "Cost by direction and country, daily, converted to USD"
+    legend = drawn_labels(ax.get_legend().get_texts())
+    totals = cost_by(mdrs, ["direction", "country_code"], rates=rates, to="USD")
+    totals = totals.assign(label=totals["direction"].astype(str) + " · "
+                           + totals["country_code"].astype(str)).sort_values("cost")
+    assert legend == ["Other", *totals["label"].tolist()[-3:]]  # top of the stack first
+    areas = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    top_edge = areas[-1].get_paths()[0].vertices[:, 1]
+    daily = cost_by(mdrs, freq="D", rates=rates, to="USD")
+    assert top_edge.max() == pytest.approx(max(float(v) for v in daily["cost"]), abs=1e-5)
+
+
 def test_small_multiples_one_panel_per_currency_with_axes_of_their_own(mdrs):
     before = plt.get_fignums()
     axes = plot.cost_over_time(mdrs, by="country_code", freq="W", col="currency")
