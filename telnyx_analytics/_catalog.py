@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from . import _dates
+from . import _dates, _frames
 from .errors import UnexpectedResponseError
 
 Where = Literal["query", "body", "path"]
@@ -55,7 +55,8 @@ class Param:
     values themselves are accepted too. ``type`` is one of ``str``, ``int``, ``bool``,
     ``uuid``, ``id`` (a path segment), ``number`` (an integer id such as a connection),
     ``moment`` (a date or time), ``filters`` (legacy batch report filter objects),
-    ``mapping`` (a ``dict`` sent as ``api[key]=value``).
+    ``mapping`` (a ``dict`` sent as ``api[key]=value``), ``condition`` (a value sent as
+    ``api=value``, or a ``dict`` of operators in ``choices`` sent as ``api[op]=value``).
     """
 
     name: str
@@ -706,6 +707,101 @@ _ROWS: list[Operation] = [
 OPERATIONS: dict[str, Operation] = {op.name: op for op in _ROWS}
 
 
+# -- the Detail Record Search API (outside the 44: its own description) --------------------
+
+
+@dataclass(frozen=True)
+class DetailType:
+    """One ``filter[record_type]`` of ``GET /detail_records``: the field its window applies
+    to, the field holding its cost (``None``: it carries none) and the field that
+    identifies a record. Its columns are the schema ``detail_records.<name>``."""
+
+    name: str
+    time_field: str = "created_at"
+    cost_field: str | None = "cost"
+    id_field: str = "id"
+
+    @property
+    def schema(self) -> str:
+        return f"detail_records.{self.name}"
+
+
+#: The 21 record types, as Telnyx's description and SDK name them (``detail_record_list_
+#: params.py``); each type's fields are its schema's columns (``_frames.SCHEMAS``).
+DETAIL_TYPES: dict[str, DetailType] = {
+    t.name: t
+    for t in (
+        DetailType("ai-voice-assistant"),
+        DetailType("amd", time_field="invoked_at"),
+        DetailType("call-control", time_field="started_at"),
+        DetailType("conference", time_field="started_at", cost_field=None),
+        DetailType("conference-participant", time_field="joined_at"),
+        DetailType("embedding"),
+        DetailType("fax"),
+        DetailType("inference"),
+        DetailType("inference-speech-to-text"),
+        DetailType("media_storage"),
+        DetailType("media-streaming"),
+        DetailType("messaging", id_field="uuid"),
+        DetailType("noise-suppression"),
+        DetailType("recording"),
+        DetailType("sip-trunking", time_field="started_at"),
+        DetailType("siprec-client"),
+        DetailType("stt"),
+        DetailType("tts"),
+        DetailType("verify", cost_field="verify_usage_fee"),
+        DetailType("webrtc", time_field="started_at"),
+        DetailType("wireless", cost_field="data_cost"),
+    )
+}
+#: Operators of a detail record filter (``filter[cld][starts_with]=+1``).
+DETAIL_OPERATORS = ("eq", "gt", "gte", "lt", "lte", "starts_with", "ends_with", "contains")
+#: Largest ``page[size]`` of ``GET /detail_records``.
+MAX_PAGE_DETAIL = 50
+
+
+def _detail_row(kind: DetailType, fields: Iterable[str]) -> Operation:
+    """The row of one record type: its window on its own time field, a filter per field
+    (``filter[<field>]``, with operators) and ``sort`` on its fields."""
+    fields = [f for f in fields if f != "record_type"]
+    order = {f: f for f in fields} | {f"-{f}": f"-{f}" for f in fields}
+    operators = {op: op for op in DETAIL_OPERATORS}
+    t = kind.time_field
+    return Operation(
+        kind.schema, "GET", "/detail_records",
+        window=Window(f"filter[{t}][gte]", f"filter[{t}][lte]", required=False),
+        paging=NUMBERED, max_page_size=MAX_PAGE_DETAIL, schema=kind.schema,
+        id_field=kind.id_field,
+        params=(
+            Param("record_type", "filter[record_type]", choices={kind.name: kind.name},
+                  required=True),
+            Param("date_range", "filter[date_range]"),
+            Param("sort", "sort", choices=order, many=True),
+            *(Param(f, f"filter[{f}]", type="condition", choices=operators) for f in fields),
+        ),
+        summary=f"Detail records of type {kind.name!r} (Detail Record Search).",
+    )
+
+
+def detail_operation(record_type: Any) -> Operation:
+    """The row of one detail record type, or a ``ValueError`` naming the 21 types.
+
+    >>> detail_operation("call-control").window.start
+    'filter[started_at][gte]'
+    """
+    kind = DETAIL_TYPES.get(record_type) if isinstance(record_type, str) else None
+    if kind is None:
+        raise ValueError(f"record_type must be one of: {', '.join(DETAIL_TYPES)}; "
+                         f"got {record_type!r}.")
+    return DETAIL_OPERATIONS[kind.name]
+
+
+#: The row of each detail record type, by ``filter[record_type]``.
+DETAIL_OPERATIONS: dict[str, Operation] = {
+    k: _detail_row(t, _frames.SCHEMAS[t.schema].names) for k, t in DETAIL_TYPES.items()
+}
+
+
 # -- report kinds -------------------------------------------------------------------------
 
 
@@ -910,7 +1006,15 @@ def _value(p: Param, value: Any) -> Any:
     """Check and translate a whole argument (scalar or list)."""
     if p.type == "filters":
         return _filters(p, value)
-    if p.type == "mapping":
+    if p.type == "condition":
+        # A plain value means "equal to", written as the API's example is
+        # (``filter[status]=delivered``); a dict names operators.
+        if not isinstance(value, Mapping):
+            value = {"": value}
+        elif not value:
+            raise TypeError(f"{p.name} must be a value or a non-empty dict of operator to "
+                            f"value, got {value!r}.")
+    if p.type in ("mapping", "condition"):
         if isinstance(value, str) and p.choices is not None:
             value = {"eq": value}  # a plain name means "equal to"
         if not isinstance(value, Mapping) or not value:
@@ -921,7 +1025,7 @@ def _value(p: Param, value: Any) -> Any:
             scalar = isinstance(v, (str, int, float)) and not isinstance(v, bool)
             if not isinstance(k, str) or not scalar:
                 raise TypeError(f"{p.name} must be a dict of str to str, got {k!r}: {v!r}.")
-            if p.choices is not None and k.lower() not in p.choices:
+            if p.choices is not None and k.lower() not in p.choices and k != "":
                 raise ValueError(f"{p.name} keys must be among {', '.join(p.choices)}; got {k!r}.")
             out[k] = str(v)
         return out
@@ -938,10 +1042,10 @@ def _value(p: Param, value: Any) -> Any:
 
 def _wire(p: Param, value: Any, where: Where) -> dict[str, Any]:
     """The (name, value) pairs ``p`` writes into the query string or the JSON body."""
-    if p.type == "mapping":
+    if p.type in ("mapping", "condition"):
         if where == "body":
             return {p.api: value}
-        return {f"{p.api}[{k}]": v for k, v in value.items()}
+        return {f"{p.api}[{k}]" if k else p.api: v for k, v in value.items()}
     if where == "body":
         if p.join and isinstance(value, list):
             return {p.api: p.join.join(map(str, value))}

@@ -418,6 +418,97 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
+# -- GET /detail_records: 21 record types, one table ----------------------------------------
+
+#: The kind of every field of a detail record (a field has one kind in every type), as
+#: lines of ``kind: field field ...``.
+_DETAIL_KINDS: dict[str, str] = {
+    name: kind
+    for kind, names in (line.strip().split(":") for line in """
+        string: id uuid call_control_id call_session_id call_leg_id connection_id
+        string: connection_name billing_group_id billing_group_name tags cli cld
+        string: conference_id originating_number destination_number name user_id org_id
+        string: profile_id profile_name recording_id conversation_id sim_card_id sim_group_id
+        string: sim_group_name imsi mcc mnc phone_number destination_phone_number asset_id
+        string: link_channel_id webhook_id verify_channel_id verify_profile_id ip_address
+        string: sim_card_tags carrier errors delivery_status_webhook_url
+        string: delivery_status_failover_url
+        category: record_type direction message_type status currency rate_measured_in
+        category: product tn_type hangup_cause feature country_code source_country_code
+        category: region model voice action_type verify_channel_type verification_status
+        category: delivery_status data_unit link_channel_type
+        time: created_at updated_at started_at answered_at finished_at ended_at expires_at
+        time: joined_at left_at invoked_at completed_at sent_at closed_at
+        int: duration_sec billed_minutes call_sec billed_sec tokens page_count characters
+        int: parts participant_count participant_call_sec
+        float: size_mb uplink_data downlink_data
+        money: rate cost carrier_fee verify_usage_fee data_rate data_cost
+        bool: is_telnyx_billable fteu on_net
+    """.strip().splitlines())
+    for name in names.split()
+}
+
+_METERED = "rate rate_measured_in cost currency user_id"
+_PER_MINUTE = f"id created_at duration_sec billed_minutes {_METERED}"
+_CALL_LIKE = f"id started_at answered_at finished_at call_sec billed_sec direction cli cld " \
+             f"{_METERED}"
+
+#: The fields of each ``filter[record_type]``: those of Telnyx's SDK models for the seven
+#: typed shapes (``telnyx/types/detail_record_list_response.py``), the fields the sandbox
+#: documents for the others (docs/data/detail-records.md). ``record_type`` ends each.
+DETAIL_FIELDS: dict[str, str] = {
+    "ai-voice-assistant": "id created_at call_control_id call_session_id duration_sec cost "
+                          "currency user_id",
+    "amd": "id invoked_at call_leg_id call_session_id connection_id connection_name "
+           "billing_group_id billing_group_name tags feature rate rate_measured_in cost "
+           "currency is_telnyx_billable",
+    "call-control": "id call_leg_id call_session_id started_at answered_at finished_at "
+                    "direction cli cld country_code connection_id connection_name product "
+                    "tags billing_group_id billing_group_name tn_type status hangup_cause "
+                    f"call_sec billed_sec {_METERED}",
+    "conference": "id name started_at ended_at expires_at region connection_id call_leg_id "
+                  "call_session_id call_sec participant_count participant_call_sec user_id "
+                  "is_telnyx_billable",
+    "conference-participant": "id conference_id call_leg_id call_session_id joined_at left_at "
+                              "originating_number destination_number call_sec billed_sec "
+                              f"{_METERED} is_telnyx_billable",
+    "embedding": f"id created_at tokens model {_METERED}",
+    "fax": f"id created_at page_count direction status cli cld {_METERED}",
+    "inference": "id created_at conversation_id call_session_id model tokens cost currency "
+                 "user_id",
+    "inference-speech-to-text": f"id created_at duration_sec billed_minutes model {_METERED}",
+    "media_storage": "id created_at size_mb action_type status asset_id link_channel_id "
+                     f"link_channel_type webhook_id {_METERED} org_id",
+    "media-streaming": _PER_MINUTE,
+    "messaging": "uuid created_at sent_at completed_at updated_at direction message_type "
+                 "status delivery_status cli cld country_code source_country_code mcc mnc "
+                 "carrier profile_id profile_name tags parts rate cost currency carrier_fee "
+                 "fteu on_net errors delivery_status_webhook_url delivery_status_failover_url "
+                 "user_id",
+    "noise-suppression": _PER_MINUTE,
+    "recording": "id created_at call_leg_id call_session_id duration_sec cost currency user_id",
+    "sip-trunking": _CALL_LIKE,
+    "siprec-client": _PER_MINUTE,
+    "stt": "id created_at recording_id call_session_id duration_sec cost currency user_id",
+    "tts": f"id created_at characters voice {_METERED}",
+    "verify": "id created_at updated_at verify_channel_type verify_channel_id "
+              "verify_profile_id verification_status delivery_status "
+              "destination_phone_number rate rate_measured_in verify_usage_fee currency "
+              "user_id",
+    "webrtc": _CALL_LIKE,
+    "wireless": "id created_at closed_at sim_card_id sim_card_tags sim_group_id sim_group_name "
+                "imsi mcc mnc phone_number ip_address uplink_data downlink_data data_unit "
+                "data_rate data_cost currency",
+}
+
+SCHEMAS.update({
+    f"detail_records.{kind}": Schema(f"detail_records.{kind}", tuple(
+        Column(name, _DETAIL_KINDS[name]) for name in [*fields.split(), "record_type"]
+    ))
+    for kind, fields in DETAIL_FIELDS.items()
+})
+
+
 def schema(name: str | Schema) -> Schema:
     """The schema called ``name`` (a :class:`Schema` passes through)."""
     return name if isinstance(name, Schema) else SCHEMAS[name]

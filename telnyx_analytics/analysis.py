@@ -63,6 +63,9 @@ log = logging.getLogger("telnyx_analytics.analysis")
 #: Time columns tried, in this order, when ``time=None``.
 TIME_COLUMNS = (
     "created_at",
+    "started_at",  # detail records of calls and conferences (tx.detail_records)
+    "joined_at",
+    "invoked_at",
     "start_timestamp_utc",
     "start_time",
     "event_timestamp",
@@ -614,8 +617,12 @@ def spend_summary(
     frames : mapping of product name to DataFrame, or one DataFrame with ``product``
         For example ``{"messaging": mdrs, "voice": cdrs, "wireless": wdrs,
         "number lookups": lookups}``. Each frame may be detail records or a usage report;
-        its money column is ``cost`` (or ``total_cost``, as the number-lookup report has
-        it) and its time column the first of :data:`TIME_COLUMNS`.
+        its money column is the first of :data:`COST_COLUMNS` it has (``cost``;
+        ``total_cost`` in the number-lookup report; ``verify_usage_fee`` and ``data_cost``
+        in Verify and wireless frames of :func:`~telnyx_analytics.detail_records`) and its
+        time column the first of :data:`TIME_COLUMNS`. Every product Telnyx bills:
+        ``{t: tx.detail_records(t, start, end) for t in types}`` over the record types
+        that carry a cost (all but ``conference``, docs/data/detail-records.md).
     freq : str, default ``"D"``
         ``"D"``, ``"W"`` or ``"MS"`` (or any pandas frequency).
     rates, to : optional
@@ -664,11 +671,17 @@ def spend_summary(
     return out.sort_values(columns[:3], ignore_index=True)[columns]
 
 
+#: Money columns :func:`spend_summary` takes as a frame's cost, in this order: detail
+#: records and reports (``cost``), the number-lookup report (``total_cost``), and the
+#: detail records of Verify and wireless (``verify_usage_fee``, ``data_cost``).
+COST_COLUMNS = ("cost", "total_cost", "verify_usage_fee", "data_cost")
+
+
 def _cost_column(df: pd.DataFrame) -> str:
-    for name in ("cost", "total_cost"):
+    for name in COST_COLUMNS:
         if name in df.columns:
             return name
-    raise ValueError(f"a frame has no cost column (cost or total_cost); it has "
+    raise ValueError(f"a frame has no cost column ({', '.join(COST_COLUMNS)}); it has "
                      f"{', '.join(map(str, df.columns))}")
 
 

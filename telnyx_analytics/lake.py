@@ -6,7 +6,8 @@ Layout (docs/large-accounts.md)::
     DIR/.lock                                  held by the one sync running
     DIR/<kind>/date=YYYY-MM-DD/part-0.parquet  the records of one UTC day
 
-One hive-partitioned Parquet dataset per kind (``mdrs``, ``cdrs``, ``wdrs``), partitioned
+One hive-partitioned Parquet dataset per kind (``mdrs``, ``cdrs``, ``wdrs``, and
+``detail:<record type>`` for the Detail Record Search API's types), partitioned
 by the UTC day of the record's own time, readable by pyarrow, pandas, DuckDB, Polars and
 Dask without this package. Money is stored as exact integer micro-units
 (``<column>_micros``, int64, 1e-6 of the row's ``currency``) so that every engine sums it
@@ -51,7 +52,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import _frames, _money, records, reports
+from . import _catalog, _frames, _money, records, reports
 from ._client import Client, get_client
 from ._dates import Moment, window
 from ._progress import progress_bar
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
 
 __all__ = [
+    "DEFAULT_KINDS",
     "KINDS",
     "LakeAccountError",
     "LakeError",
@@ -153,21 +155,41 @@ KINDS: dict[str, LakeKind] = {
         LakeKind("wdrs", "wdr", "created_at", "id", pd.Timedelta(hours=24), 1, _fetch_wdrs),
     )
 }
+#: The kinds synced when none are named.
+DEFAULT_KINDS = tuple(KINDS)
+
+
+def _detail_kind(record_type: str) -> LakeKind:
+    """The lake kind ``detail:<record_type>`` of the Detail Record Search API: a day of
+    records under the type's own time field, paged per day. Telnyx documents no delay
+    for these records, so they get the longest horizon of the other kinds (24 hours)."""
+    row = _catalog.DETAIL_TYPES[record_type]
+
+    def fetch(start: pd.Timestamp, end: pd.Timestamp, client: Client) -> pd.DataFrame:
+        return records.detail_records(record_type, start, end, client=client)
+
+    return LakeKind(f"detail:{record_type}", row.schema, row.time_field, row.id_field,
+                    pd.Timedelta(hours=24), 1, fetch)
+
+
+KINDS.update({k.name: k for k in map(_detail_kind, _catalog.DETAIL_TYPES)})
+_KIND_NAMES = (f"{', '.join(DEFAULT_KINDS)}, or detail:<record type> "
+               f"({', '.join(_catalog.DETAIL_TYPES)})")
 
 
 def _kind(name: Any) -> LakeKind:
     if name not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {name!r}")
+        raise ValueError(f"kind must be one of {_KIND_NAMES}; got {name!r}")
     return KINDS[name]
 
 
 def _kinds(kinds: str | Sequence[str] | None) -> list[LakeKind]:
     if kinds is None:
-        return list(KINDS.values())
+        return [KINDS[k] for k in DEFAULT_KINDS]
     if isinstance(kinds, str):
         kinds = [k.strip() for k in kinds.split(",") if k.strip()]
     if not isinstance(kinds, Sequence) or not kinds:
-        raise ValueError(f"kinds must be None or a list of {', '.join(KINDS)}; got {kinds!r}")
+        raise ValueError(f"kinds must be None or a list of {_KIND_NAMES}; got {kinds!r}")
     return [_kind(k) for k in dict.fromkeys(kinds)]
 
 
@@ -434,7 +456,10 @@ def sync(
     path : path
         The lake's directory (created if missing).
     kinds : list of str or str, optional
-        Any of ``"mdrs"``, ``"cdrs"``, ``"wdrs"`` (a list or ``"mdrs,cdrs"``); default all.
+        Any of ``"mdrs"``, ``"cdrs"``, ``"wdrs"`` (a list or ``"mdrs,cdrs"``; default
+        these three), or ``"detail:<record type>"`` for a type of :func:`detail_records`
+        (``"detail:verify"``, ``"detail:call-control"``, ...), partitioned by the UTC
+        day of the type's own time field.
     start, end : str, date, datetime or Timestamp, optional
         The window, in whole UTC days, in the fetchers' vocabulary (naive values are
         UTC). Default start: the lake's first day of that kind, or 30 days ago for a new
@@ -462,10 +487,10 @@ def sync(
 
     Examples
     --------
-    >>> sync("/tmp/lake", ["vdrs"])
+    >>> sync("/tmp/lake", ["vdrs"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: kind must be one of mdrs, cdrs, wdrs; got 'vdrs'
+    ValueError: kind must be one of mdrs, cdrs, wdrs, or detail:<record type> (...); got 'vdrs'
     """
     chosen = _kinds(kinds)
     lo, hi = window(start, end, required=False)
