@@ -235,7 +235,7 @@ def detail_records(
         ``siprec-client``, ``stt``, ``tts``, ``verify``, ``webrtc``, ``wireless``.
     start, end : str, date, datetime or Timestamp, optional
         Inclusive window on the type's time field (naive values are UTC; a day as
-        ``end`` includes that day; named periods such as ``"last_month"``).
+        ``end`` includes that day).
     page_size : int, optional
         Records per page (1 to 50; default 50).
     limit : int, optional

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -210,3 +211,20 @@ def test_sync_names_the_detail_kinds() -> None:
     with pytest.raises(ValueError, match=r"detail:<record type> \(ai-voice-assistant"):
         tx.sync("/nonexistent-lake", ["detail:voice"])
     assert lake._kinds(None) == [lake.KINDS[k] for k in ("mdrs", "cdrs", "wdrs")]
+
+
+def test_the_docs_list_each_types_columns_by_kind() -> None:
+    """docs/data/detail-records.md's table of the client's columns is the schemas'."""
+    page = Path(__file__).resolve().parents[1] / "docs" / "data" / "detail-records.md"
+    rows = {}
+    for line in page.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1:]
+    assert sorted(rows) == sorted(TYPES)
+    for record_type, cells in rows.items():
+        columns = _frames.SCHEMAS[f"detail_records.{record_type}"].columns
+        for cell, kinds in zip(cells, [("time",), ("money",), ("category",), ("int",),
+                                       ("float", "bool")], strict=True):
+            listed = [] if cell == "-" else [c.strip(" `") for c in cell.split(",")]
+            assert listed == [c.name for c in columns if c.kind in kinds], record_type
