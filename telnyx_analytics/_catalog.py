@@ -1009,6 +1009,8 @@ def _value(p: Param, value: Any) -> Any:
     if p.type == "condition":
         # A plain value means "equal to", written as the API's example is
         # (``filter[status]=delivered``); a dict names operators.
+        if isinstance(value, bool):  # a flag (is_telnyx_billable), as the API writes it
+            value = "true" if value else "false"
         if not isinstance(value, Mapping):
             value = {"": value}
         elif not value:

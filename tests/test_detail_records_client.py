@@ -228,3 +228,10 @@ def test_the_docs_list_each_types_columns_by_kind() -> None:
                                        ("float", "bool")], strict=True):
             listed = [] if cell == "-" else [c.strip(" `") for c in cell.split(",")]
             assert listed == [c.name for c in columns if c.kind in kinds], record_type
+
+
+def test_a_flag_filter_is_sent_as_true_or_false(sb: Any, client: Client) -> None:
+    before = len(_queries(sb))
+    df = tx.detail_records("amd", is_telnyx_billable=True, limit=5, client=client)
+    assert df["is_telnyx_billable"].all()
+    assert _queries(sb)[before]["filter[is_telnyx_billable]"] == ["true"]
