@@ -274,7 +274,9 @@ def detail_records(
     ({'sms'}, 'float64')
     """
     op = _catalog.detail_operation(record_type)
-    unknown = sorted(set(filters) - {p.name for p in op.params} | ({"record_type"} & set(filters)))
+    # A field the type lacks is a wrong choice of field (a ValueError naming the type's
+    # fields), not an unknown argument.
+    unknown = sorted(set(filters) - {p.name for p in op.params})
     if unknown:
         raise ValueError(
             f"{record_type} records have no field {unknown[0]!r} to filter on; filter on: "
