@@ -126,7 +126,7 @@ class APIStatusError(TelnyxAnalyticsError):
     Attributes
     ----------
     status : int
-        The HTTP status code.
+        The HTTP status code (also as ``status_code``, the official SDK's name).
     code, title, detail, pointer, parameter : str or None
         Telnyx's fields of the first error in the body, when it has them.
     errors : list of dict
@@ -140,9 +140,14 @@ class APIStatusError(TelnyxAnalyticsError):
         How many attempts were made before giving up.
 
     >>> err = error_from_response(503, b"<html>busy</html>", method="GET", url="/v2/x")
-    >>> isinstance(err, InternalServerError), err.body_excerpt
-    (True, '<html>busy</html>')
+    >>> isinstance(err, InternalServerError), err.body_excerpt, err.status_code
+    (True, '<html>busy</html>', 503)
     """
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status code: an alias of ``status``, as the official SDK names it."""
+        return self.status
 
     def __init__(
         self,

@@ -213,3 +213,9 @@ def test_errors_survive_pickling(err: Exception) -> None:
     assert type(back) is type(err)
     assert str(back) == str(err)
     assert back.__dict__ == err.__dict__
+
+
+def test_status_code_is_an_alias_of_status() -> None:
+    err = error_from_response(409, telnyx_body({"code": "10015", "title": "Conflict"}))
+    assert isinstance(err, ConflictError)
+    assert err.status_code == err.status == 409
