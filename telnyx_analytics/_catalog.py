@@ -38,9 +38,12 @@ from .errors import UnexpectedResponseError
 Where = Literal["query", "body", "path"]
 Shape = Literal["records", "object", "first", "groups"]
 
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
-# Path segments we put into a URL must not be able to change the path.
-_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._~:@-]+$")
+# \Z, not $: "$" also matches before a final newline, which would let "id\n" through.
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
+# Path segments we put into a URL must not be able to change the path: no "/", no
+# percent-escapes, no control characters, and no "." or ".." (which a server or proxy
+# resolves to this or the parent path).
+_SEGMENT_RE = re.compile(r"^(?!\.\Z)(?!.*\.\.)[A-Za-z0-9._~:@-]+\Z")
 
 
 # -- the rows' building blocks ------------------------------------------------------------
@@ -962,7 +965,8 @@ def _scalar(p: Param, value: Any) -> Any:
         )
     if p.type == "id" and not _SEGMENT_RE.match(value):
         raise ValueError(
-            f"{p.name} must be a non-empty id of letters, digits and '-', '_', '.', got {value!r}."
+            f"{p.name} must be a non-empty id of letters, digits and '-', '_', '.' "
+            f"(not '.' or '..'), got {value!r}."
         )
     if p.min_len is not None and len(value) < p.min_len:
         raise ValueError(f"{p.name} needs at least {p.min_len} characters, got {value!r}.")

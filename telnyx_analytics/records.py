@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import _catalog, _engine, _frames, _money, _pagination, sessions
+from . import _catalog, _dates, _engine, _frames, _money, _pagination, sessions
 from ._client import Client, get_client
 from ._dates import Moment
 from .reports import cdrs
@@ -111,7 +111,7 @@ def call_events(
 
 def mdrs(
     start: Moment,
-    end: Moment,
+    end: Moment | None = None,
     *,
     page_size: int | None = None,
     limit: int | None = None,
@@ -123,7 +123,8 @@ def mdrs(
     Parameters
     ----------
     start, end : str, date, datetime or Timestamp
-        Inclusive window (a day as ``end`` includes that day; naive values are UTC).
+        Inclusive window (a day as ``end`` includes that day; naive values are UTC), or
+        a named period alone (``"last_month"``), or an offset alone (``"-7d"``: to now).
     page_size : int, optional
         Records per page (1 to 250; default 250).
     limit : int, optional
@@ -160,7 +161,7 @@ def mdrs(
 
 def wdrs(
     start: Moment,
-    end: Moment,
+    end: Moment | None = None,
     *,
     page_size: int | None = None,
     limit: int | None = None,
@@ -172,7 +173,7 @@ def wdrs(
     Parameters
     ----------
     start, end : str, date, datetime or Timestamp
-        Inclusive window.
+        Inclusive window, or a named period or offset alone (as :func:`mdrs`).
     page_size : int, optional
         Records per page (1 to 250; default 250).
     limit : int, optional
@@ -294,7 +295,7 @@ def detail_records(
 
 def cdr_usage(
     start: Moment,
-    end: Moment,
+    end: Moment | None = None,
     *,
     aggregation: str = "none",
     breakdown: str = "none",
@@ -306,7 +307,7 @@ def cdr_usage(
     Parameters
     ----------
     start, end : str, date, datetime or Timestamp
-        Inclusive window.
+        Inclusive window, or a named period or offset alone (as :func:`mdrs`).
     aggregation : {"none", "connection", "tag", "billing_group"}
         Rows per connection, tag or billing group (``"none"``: one total per direction).
     breakdown : {"none", "did_vs_toll_free", "country", "did_vs_toll_free_per_country"}
@@ -339,7 +340,7 @@ def cdr_usage(
 
 def mdr_usage(
     start: Moment,
-    end: Moment,
+    end: Moment | None = None,
     *,
     aggregation: str = "none",
     profiles: Iterable[str] | None = None,
@@ -350,7 +351,7 @@ def mdr_usage(
     Parameters
     ----------
     start, end : str, date, datetime or Timestamp
-        Inclusive window.
+        Inclusive window, or a named period or offset alone (as :func:`mdrs`).
     aggregation : {"none", "profile", "tags"}
         Rows per messaging profile or tag (``"none"``: totals by direction and type).
     profiles : list of str, optional
@@ -504,7 +505,8 @@ def product_usage(
         What to break out by, and what to measure.
     start, end : str, date, datetime or Timestamp, optional
         Inclusive window; neither: the API's default (the last 30 days), or
-        ``date_range=``. ``start`` alone runs to now.
+        ``date_range=``. ``start`` alone runs to now, or covers its period
+        (``"last_month"``).
     page_size : int, optional
         Rows per page (1 to 5000; default 5000).
     limit : int, optional
@@ -542,8 +544,8 @@ def product_usage(
     _catalog.prepare("product_usage", product=product, dimensions=["-"], metrics=["-"],
                      start=start, end=end, **options)
     product, dims, mets = _check_usage(client, product, dimensions, metrics)
-    if start is not None and end is None:
-        end = "now"
+    if start is not None and end is None and _dates.window(start, required=False)[1] is None:
+        end = "now"  # a start alone runs to now (a named period covers itself)
     keys = list(dict.fromkeys([*dims, "currency", "product"]))
     spec = _frames.Schema(
         "product_usage",

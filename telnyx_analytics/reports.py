@@ -544,14 +544,15 @@ def read(
 
 
 def cdrs(
-    start: Moment, end: Moment, *, client: Client | None = None, **filters: Any
+    start: Moment, end: Moment | None = None, *, client: Client | None = None, **filters: Any
 ) -> pd.DataFrame:
     """Call detail records for a window: ``read("cdr_detail", start=..., end=..., ...)``.
 
     Parameters
     ----------
     start, end : str, date, datetime or Timestamp
-        Inclusive window (naive values are UTC; a day as ``end`` includes it).
+        Inclusive window (naive values are UTC; a day as ``end`` includes it), or a
+        named period alone (``"last_month"``), or an offset alone (``"-7d"``: to now).
     client : Client, optional
         Default: the module-wide client.
     **filters
