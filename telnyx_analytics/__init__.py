@@ -14,6 +14,7 @@ money, categories), summarise costs exactly and plot them.
 
 from . import lake, plot, reports
 from ._client import Client, configure
+from ._dates import window
 from .analysis import (
     convert,
     cost_by,
@@ -112,4 +113,5 @@ __all__ = [
     "sync",
     "usage_breakdown",
     "wdrs",
+    "window",
 ]

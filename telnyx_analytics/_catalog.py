@@ -805,6 +805,16 @@ DETAIL_OPERATIONS: dict[str, Operation] = {
 }
 
 
+def fetchers() -> list[Operation]:
+    """The synchronous operations that read records or usage over a window, in catalog
+    order: each is a fetcher of the same name (``tx.mdrs``, ``tx.cdr_usage``, ...).
+
+    >>> [op.name for op in fetchers()][:3]
+    ['call_events', 'mdrs', 'wdrs']
+    """
+    return [op for op in _ROWS if "." not in op.name and op.window is not None]
+
+
 # -- report kinds -------------------------------------------------------------------------
 
 

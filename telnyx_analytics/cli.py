@@ -15,6 +15,8 @@ telnyx-analytics 0.1.0
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import logging
 import math
 import os
@@ -24,6 +26,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack, suppress
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -361,58 +364,103 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 # -- export -------------------------------------------------------------------------------
 
-#: The synchronous fetchers, by command-line name: (function name, what it is).
-_FETCHERS = {
-    "mdrs": ("mdrs", "message detail records"),
-    "wdrs": ("wdrs", "wireless detail records"),
-    "call-events": ("call_events", "call control events (no window: the last 24 hours)"),
-    "cdr-usage": ("cdr_usage", "voice usage totals (synchronous)"),
-    "mdr-usage": ("mdr_usage", "messaging usage totals (synchronous)"),
-    "product-usage": ("product_usage", "usage by product (--product, --dimensions, --metrics)"),
-}
-#: Kinds that run without a window (the API's default); every other kind needs both ends.
-_OPTIONAL_WINDOW = {"call-events", "product-usage", "phone_numbers_csv"}
-_SUFFIXES = (".parquet", ".csv")
-#: Where the command line takes a report's parameters differently from the library.
-_REPORT_HELP = {
+
+@dataclass(frozen=True)
+class _Kind:
+    """One kind ``export`` can write: a fetcher, or an asynchronous report kind."""
+
+    name: str
+    what: str
+    operation: Any  # the catalog row that checks its arguments: the fetcher, or report create
+    report: str | None = None  # the report kind, for a kind read through tx.reports
+
+    @property
+    def window(self) -> Any:
+        return self.operation.window
+
+
+#: What the catalog's one-line summaries leave out on the command line.
+_HELP = {
+    "product_usage": "usage by product (--product, --dimensions, --metrics)",
     "billing_group": "costs per billing group for the month of --start",
-    "phone_numbers_csv": "the account's phone numbers (no window)",
+    "cdrs": "call detail records (the cdr_detail report, as tx.cdrs)",
 }
+#: The library's report kind for voice records, accepted for ``cdrs`` (its one name here).
+_ALIASES = {"cdr_detail": "cdrs"}
+_SUFFIXES = (".parquet", ".csv")
+#: What a Ctrl-C says when the command keeps what it fetched in the HTTP cache.
+RESUME_HINT = "interrupted; run it again to resume from the cache"
 
 
-def _report_kinds() -> dict[str, str]:
-    """The asynchronous report kinds, by command-line name (``cdrs`` is ``cdr_detail``)."""
+@functools.cache
+def export_kinds() -> dict[str, _Kind]:
+    """The kinds ``export`` writes, by name, taken from the catalog.
+
+    The synchronous fetchers first (the catalog's operations with a window), then the
+    report kinds of ``tx.reports``. One name each: voice records are ``cdrs`` (as
+    ``tx.cdrs``), and a report kind that has a synchronous fetcher of the same name
+    (``mdr_usage``: the same frame) is fetched synchronously, with no report to wait for.
+
+    >>> list(export_kinds())[:4]
+    ['call_events', 'mdrs', 'wdrs', 'cdr_usage']
+    """
+    from . import _catalog
     from .reports import KINDS
 
-    kinds = {kind: kind for kind in KINDS}
-    kinds["cdrs"] = "cdr_detail"
+    kinds = {op.name: _Kind(op.name, _HELP.get(op.name, op.summary), op)
+             for op in _catalog.fetchers()}  # fmt: skip
+    for name in KINDS:
+        kind = _catalog.report_kind(name)
+        cli_name = _ALIASES.get(name, name)
+        if cli_name not in kinds:
+            what = _HELP.get(cli_name, kind.summary)
+            kinds[cli_name] = _Kind(cli_name, what, kind.op("create"), report=name)
     return kinds
 
 
-def _kinds_help() -> str:
-    from . import _catalog
+def _export_kind(text: str) -> _Kind:
+    """The kind called ``text``; an old spelling with ``-`` still works, with a warning."""
+    kinds = export_kinds()
+    name = text.strip().replace("-", "_")
+    name = _ALIASES.get(name, name)
+    if name not in kinds:
+        raise UsageError(
+            f"argument KIND: unknown kind {text!r}; choose from {', '.join(kinds)}"
+        )
+    if "-" in text:
+        print(f"{PROG}: warning: kind {text!r} is deprecated; spell it {name!r}",
+              file=sys.stderr)  # fmt: skip
+    return kinds[name]
 
+
+def _kinds_help() -> str:
+    kinds = export_kinds().values()
     lines = ["kinds, synchronous (fetched page by page):"]
-    lines += [f"  {name:<20} {what}" for name, (_, what) in _FETCHERS.items()]
+    lines += [f"  {k.name:<20} {_sentence(k.what)}" for k in kinds if k.report is None]
     lines.append("kinds, asynchronous reports (requested, waited for, downloaded):")
-    lines.append(f"  {'cdrs':<20} call detail records (the cdr_detail report)")
-    for kind in _report_kinds():
-        if kind != "cdrs":
-            summary = _REPORT_HELP.get(kind) or _catalog.REPORT_KINDS[kind].summary
-            lines.append(f"  {kind:<20} {summary[:1].lower()}{summary[1:].rstrip('.')}")
+    lines += [f"  {k.name:<20} {_sentence(k.what)}" for k in kinds if k.report is not None]
     lines += [
         "",
+        "--start and --end take a day (2024-05-01), an ISO 8601 time, a named period",
+        "(today, yesterday, last_7_days, last_30_days, last_90_days, this_month, last_month,",
+        "month_to_date, year_to_date) or an offset (-90d, -12h, -2w); a period alone",
+        "(--start last_month) is the whole period, an offset alone runs to now. UTC.",
         "--filter passes any filter the kind accepts, e.g. --filter direction=inbound;",
         "a comma makes a list (--filter directions=inbound,outbound), true/false a flag.",
         "The key is read from TELNYX_API_KEY (or the variable --api-key-env names), the base",
         "URL from --base-url, else TELNYX_BASE_URL, else the Telnyx API. Parquet keeps the",
-        "dtypes: money stays float64, exact to the micro-unit, next to its currency.",
+        "dtypes (money float64, exact to the micro-unit, next to its currency). In a CSV",
+        "file, a cell a spreadsheet would run as a formula gets a leading ' (--raw-csv",
+        "writes it as it is). An existing file is replaced only with --force.",
     ]
     return "\n".join(lines)
 
 
+def _sentence(summary: str) -> str:
+    return f"{summary[:1].lower()}{summary[1:].rstrip('.')}"
+
+
 def _add_export(commands: Any) -> None:
-    choices = [*_FETCHERS, *_report_kinds()]
     p = commands.add_parser(
         "export",
         help="fetch one kind of data for a window and write it to .parquet or .csv",
@@ -420,11 +468,19 @@ def _add_export(commands: Any) -> None:
         epilog=_kinds_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("kind", metavar="KIND", choices=choices, help="what to fetch (below)")
-    p.add_argument("--start", help="first day or instant, e.g. 2024-05-01 (UTC unless given)")
-    p.add_argument("--end", help="last day (included) or instant, e.g. 2024-05-31")
+    p.add_argument("kind", metavar="KIND", help="what to fetch (below)")
+    p.add_argument(
+        "--start", help="first day or instant, a named period or an offset (UTC unless given)"
+    )
+    p.add_argument("--end", help="last day (included) or instant, a named period or an offset")
     p.add_argument(
         "--out", metavar="FILE", required=True, help="the file to write: .parquet or .csv"
+    )
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument(
+        "--raw-csv",
+        action="store_true",
+        help="write CSV cells as they are, even those a spreadsheet would run as a formula",
     )
     p.add_argument(
         "--filter",
@@ -434,9 +490,9 @@ def _add_export(commands: Any) -> None:
         dest="filters",
         help="a filter of the kind (repeatable)",
     )
-    p.add_argument("--product", help="product-usage: the product, e.g. messaging")
-    p.add_argument("--dimensions", help="product-usage: comma-separated, e.g. date,country_code")
-    p.add_argument("--metrics", help="product-usage: comma-separated, e.g. count,cost")
+    p.add_argument("--product", help="product_usage: the product, e.g. messaging")
+    p.add_argument("--dimensions", help="product_usage: comma-separated, e.g. date,country_code")
+    p.add_argument("--metrics", help="product_usage: comma-separated, e.g. count,cost")
     p.add_argument(
         "--limit", type=_number(int, lo=1), default=None, help="stop after N records (fetchers)"
     )
@@ -456,7 +512,7 @@ def _add_export(commands: Any) -> None:
         default=None,
         help="progress bars on stderr (default: when stderr is a terminal)",
     )
-    p.set_defaults(run=_run_export)
+    p.set_defaults(run=_run_export, interrupted=RESUME_HINT)
 
 
 def _filter_value(text: str) -> Any:
@@ -467,9 +523,9 @@ def _filter_value(text: str) -> Any:
     return text
 
 
-def _export_params(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of the fetcher, checked as far as the command line can."""
-    from ._dates import window
+def _export_params(kind: _Kind, args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the fetch, checked as far as the command line can."""
+    import telnyx_analytics as tx
 
     params: dict[str, Any] = {}
     for item in args.filters:
@@ -478,55 +534,121 @@ def _export_params(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(f"--filter {item!r}: expected NAME=VALUE")
         params[name.strip()] = _filter_value(value.strip())
 
-    # Dates first: a bad one is a usage error before anything else is looked at.
+    # Dates first: a bad one is a usage error before anything else is looked at. The
+    # window is resolved once, here, so that a named period means one window throughout.
     try:
-        lo, _ = window(args.start, args.end, required=False)
+        lo, hi = tx.window(args.start, args.end, required=False)
     except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
-    kind = args.kind
-    needs_window = kind not in _OPTIONAL_WINDOW | {"billing_group"}
-    if needs_window and (args.start is None or args.end is None):
-        raise UsageError(f"{kind} needs --start and --end")
-    if kind == "billing_group":
+        raise UsageError(f"--{exc}") from None
+    if kind.name == "billing_group":
         if lo is None:
             raise UsageError("billing_group needs --start (a day of the month to report)")
         if args.end is not None:
             raise UsageError("billing_group covers the month of --start; leave out --end")
         params.update(month=lo.month, year=lo.year)
-    elif args.start is not None or args.end is not None:
-        params.update(start=args.start, end=args.end)
+    elif kind.window is None:
+        if lo is not None or hi is not None:
+            raise UsageError(f"{kind.name} takes no window; leave out --start and --end")
+    else:
+        if kind.window.required and (lo is None or hi is None):
+            raise UsageError(
+                f"{kind.name} needs --start and --end (or a named period alone, "
+                "such as --start last_month)"
+            )
+        params.update(start=lo, end=hi)
 
     usage_options = {"product": args.product, "dimensions": args.dimensions,
                      "metrics": args.metrics}  # fmt: skip
-    if kind == "product-usage":
+    if kind.name == "product_usage":
         for name, value in usage_options.items():
             if not value:
-                raise UsageError(f"product-usage needs --{name}")
+                raise UsageError(f"product_usage needs --{name}")
         params["product"] = args.product
         params["dimensions"] = [d.strip() for d in args.dimensions.split(",") if d.strip()]
         params["metrics"] = [m.strip() for m in args.metrics.split(",") if m.strip()]
     else:
         given = [f"--{name}" for name, value in usage_options.items() if value]
         if given:
-            raise UsageError(f"{', '.join(given)} only apply to product-usage")
+            raise UsageError(f"{', '.join(given)} only apply to product_usage")
+    # Every argument is checked against the catalog now, before any request: what is
+    # refused here is a usage error; anything that goes wrong later is a failure.
+    from . import _catalog
+
+    try:
+        _catalog.prepare(kind.operation, **{**_defaults(kind), **params})
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
     if args.limit is not None:
-        if kind not in _FETCHERS:
-            raise UsageError(f"--limit applies to the synchronous kinds, not to {kind}")
+        if kind.report is not None:
+            raise UsageError(f"--limit applies to the synchronous kinds, not to {kind.name}")
         params["limit"] = args.limit
     return params
 
 
-def _fetch_export(kind: str, params: dict[str, Any], client: Any) -> pd.DataFrame:
+def _defaults(kind: _Kind) -> dict[str, Any]:
+    """The fetcher's own defaults for the operation's arguments (``aggregation="none"``)."""
     import telnyx_analytics as tx
 
-    if kind in _FETCHERS:
-        fetch = getattr(tx, _FETCHERS[kind][0])
-        return fetch(client=client, **params)
-    return tx.reports.read(_report_kinds()[kind], client=client, **params)
+    if kind.report is not None:
+        return {}
+    signature = inspect.signature(getattr(tx, kind.name))
+    return {name: p.default for name, p in signature.parameters.items()
+            if p.default not in (inspect.Parameter.empty, None)
+            and kind.operation.param(name) is not None}  # fmt: skip
 
 
-def _write_frame(df: pd.DataFrame, out: Path) -> None:
-    """Write ``df`` to ``out`` by its suffix; the file appears only once complete."""
+def _fetch_export(kind: _Kind, params: dict[str, Any], client: Any) -> pd.DataFrame:
+    import telnyx_analytics as tx
+
+    if kind.report is None:
+        return getattr(tx, kind.name)(client=client, **params)
+    return tx.reports.read(kind.report, client=client, **params)
+
+
+# A cell a spreadsheet would run as a formula: one starting with = + - @ (after spaces,
+# which spreadsheets skip), or with a tab or carriage return (OWASP, "CSV Injection").
+_FORMULA_RE = r"^[ \u00a0]*[=+\-@]|^[\t\r]"
+# ... unless it is a plain number, such as -5 or an E.164 phone number +13125550001:
+# that opens as a number, never as code, and a quote would change the value.
+_PLAIN_NUMBER_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"
+
+
+def _defused(values: pd.Series) -> pd.Series:
+    """Text ``values`` with formula-like cells prefixed by ``'`` (the cell stays text)."""
+    text = values.astype("string")
+    risky = text.str.contains(_FORMULA_RE, regex=True) & ~text.str.fullmatch(_PLAIN_NUMBER_RE)
+    return values.mask(risky.fillna(False).astype(bool), "'" + text)
+
+
+def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell that a spreadsheet would run as a formula neutralised.
+
+    Only text columns (strings, categories of strings) are touched: numbers, money and
+    timestamps are written as they are, so a negative amount stays a number.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"cli": ["=HYPERLINK(\\"http://x\\")", "+13125550001", "@SUM(A1)"],
+    ...                    "cost": [-0.5, 1.0, 2.0]})
+    >>> defuse_formulas(df).to_dict("list")
+    {'cli': ['\\'=HYPERLINK("http://x")', '+13125550001', "'@SUM(A1)"], 'cost': [-0.5, 1.0, 2.0]}
+    """
+    import pandas as pd
+
+    out = df.copy()
+    for name, values in df.items():
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            categories = values.cat.categories
+            if pd.api.types.is_string_dtype(categories.dtype):
+                renamed = _defused(pd.Series(categories, dtype=object))
+                out[name] = values.cat.rename_categories(list(renamed))
+        elif pd.api.types.is_string_dtype(values.dtype):
+            out[name] = _defused(values)
+    return out
+
+
+def _write_frame(df: pd.DataFrame, out: Path, *, force: bool, raw_csv: bool) -> None:
+    """Write ``df`` to ``out`` by its suffix; the file appears only once complete, and
+    replaces an existing one only with ``force``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
@@ -534,40 +656,60 @@ def _write_frame(df: pd.DataFrame, out: Path) -> None:
             # pyarrow keeps every dtype: money, UTC timestamps, categories, Int64.
             df.to_parquet(tmp, engine="pyarrow", index=False)
         else:
-            df.to_csv(tmp, index=False)
-        os.replace(tmp, out)
+            (df if raw_csv else defuse_formulas(df)).to_csv(tmp, index=False)
+        if force:
+            os.replace(tmp, out)
+        else:
+            _no_clobber(out)
+            try:
+                os.link(tmp, out)  # fails if out appeared meanwhile: never replaced silently
+            except FileExistsError:
+                _no_clobber(out)
+            except OSError:  # a filesystem without hard links
+                os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _no_clobber(out: Path) -> None:
+    if out.exists() or out.is_symlink():
+        raise UsageError(f"--out {out}: the file exists; pass --force to replace it")
 
 
 def _run_export(args: argparse.Namespace) -> int:
     from . import Client, TelnyxAnalyticsError
 
+    kind = _export_kind(args.kind)
     out = Path(args.out)
     if out.suffix.lower() not in _SUFFIXES:
         raise UsageError(f"--out {args.out}: the file must end in .parquet or .csv")
-    params = _export_params(args)
+    params = _export_params(kind, args)
+    if not args.force:
+        _no_clobber(out)  # before fetching anything
     api_key = os.environ.get(args.api_key_env, "").strip()
     if not api_key:
         raise CommandError(
             f"no API key: set the {args.api_key_env} environment variable to your Telnyx API key"
         )
     progress = sys.stderr.isatty() if args.progress is None else args.progress
+    if args.no_cache:
+        args.interrupted = "interrupted"
     try:
         client = Client(api_key, args.base_url, cache=not args.no_cache, progress=progress)
     except (TypeError, ValueError) as exc:  # a malformed --base-url or TELNYX_BASE_URL
         raise UsageError(str(exc)) from None
     with client:
         try:
-            df = _fetch_export(args.kind, params, client)
+            df = _fetch_export(kind, params, client)
         except TelnyxAnalyticsError as exc:
             raise CommandError(str(exc)) from None
         except (TypeError, ValueError) as exc:
-            # The library checks its arguments before sending anything (API.md, Errors):
-            # what it refuses is a usage error of this command line.
-            raise UsageError(str(exc)) from None
+            # The arguments were checked before anything was sent: what goes wrong now
+            # (an answer the library could not read, a product usage name the account's
+            # options lack) is a failure, not a usage error.
+            raise CommandError(f"{kind.name}: {exc}") from None
     try:
-        _write_frame(df, out)
+        _write_frame(df, out, force=args.force, raw_csv=args.raw_csv)
     except OSError as exc:
         raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"wrote {len(df):,} rows x {len(df.columns)} columns to {out}")
@@ -797,7 +939,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(_one_line(f"{PROG}: error: {exc}"), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # before the signal handlers are in place
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, no traceback; 128 + SIGINT, as a shell reports it.
+        print(f"{PROG}: {getattr(args, 'interrupted', 'interrupted')}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (``| head``): no traceback, and none at exit either when
