@@ -20,6 +20,7 @@ import inspect
 import logging
 import math
 import os
+import re
 import shutil
 import signal
 import sys
@@ -923,7 +924,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_attach_offsets(sys.argv[1:] if argv is None else argv))
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -949,6 +950,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         with suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+# An offset such as -90d looks like an option to argparse (only negative numbers are let
+# through); written after --start or --end, it is that option's value.
+_OFFSET_ARG = re.compile(r"^-\d+[a-z]$")
+_WINDOW_OPTIONS = ("--start", "--end")
+
+
+def _attach_offsets(argv: Sequence[str]) -> list[str]:
+    """``["--start", "-90d"]`` as ``["--start=-90d"]``, which argparse reads as meant.
+
+    >>> _attach_offsets(["export", "mdrs", "--start", "-90d", "--end", "-1d"])
+    ['export', 'mdrs', '--start=-90d', '--end=-1d']
+    """
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in _WINDOW_OPTIONS and _OFFSET_ARG.match(arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def _one_line(text: str) -> str:
