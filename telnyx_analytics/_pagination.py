@@ -247,13 +247,17 @@ class _Progress:
         self.records += records
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(records=self.records, refresh=False)
+            self.bar.set_postfix_str(self._count(), refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:
             # Show the final count once: updates are drawn at most every 0.1 s.
-            self.bar.set_postfix(records=self.records, refresh=True)
+            self.bar.set_postfix_str(self._count(), refresh=True)
             self.bar.close()
+
+    def _count(self) -> str:
+        # Written out by hand: tqdm's own formatting shows 300000 as "3e+5".
+        return f"records={self.records:,}"
 
 
 def paginate(

@@ -62,7 +62,7 @@ from . import _catalog, _engine, _frames
 from ._client import Client, get_client
 from ._dates import Moment
 from ._http import remove_orphan_parts
-from ._progress import progress_bar
+from ._progress import StatusLine
 from .errors import (
     NotFoundError,
     ReportFailedError,
@@ -292,13 +292,7 @@ def wait(
     delay = _positive("poll", poll)
     client = get_client(client)
     started = time.monotonic()
-    bar = progress_bar(
-        desc=f"{k.name} report {report_id[:8]}",
-        total=None,
-        disable=not client.progress,
-        bar_format="{desc}: {postfix} [{elapsed}]",
-        leave=False,
-    )
+    line = StatusLine(f"{k.name} report {report_id[:8]}", enabled=client.progress)
     status = None
     try:
         while True:
@@ -306,7 +300,7 @@ def wait(
             if _status(report, k) != status:
                 status = _status(report, k)
                 log.info("%s report %s: %s", k.name, report_id, status)
-                bar.set_postfix_str(status)
+            line.show(status)
             if status == "complete":
                 return report
             if status in _catalog.FINAL_STATUSES:
@@ -317,7 +311,7 @@ def wait(
             time.sleep(min(delay, left))
             delay = min(delay * POLL_BACKOFF, MAX_POLL)
     finally:
-        bar.close()
+        line.close()
 
 
 def download(
