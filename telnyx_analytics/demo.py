@@ -137,13 +137,33 @@ class DemoResult:
         return lines
 
 
+class _Html(str):
+    """Text that is already HTML: written into the page as it is."""
+
+
+def _h(template: str, /, **values: Any) -> _Html:
+    """``template`` (this module's own HTML) with every value escaped as it goes in.
+
+    Every value that reaches the page comes through here or through ``html.escape``:
+    values from the API (currencies, names, ids) may hold markup, and must show as text.
+
+    >>> _h("<p>{name}: {cost}</p>", name="<script>alert(1)</script>", cost="1.00 USD")
+    '<p>&lt;script&gt;alert(1)&lt;/script&gt;: 1.00 USD</p>'
+    >>> _h("<p>{inner}</p>", inner=_h("<b>{x}</b>", x="<i>"))
+    '<p><b>&lt;i&gt;</b></p>'
+    """
+    return _Html(template.format_map({
+        k: v if isinstance(v, _Html) else html.escape(str(v)) for k, v in values.items()
+    }))  # fmt: skip
+
+
 @dataclass
 class _Section:
     """One part of the HTML page: a title, an explanation, plots and tables."""
 
     anchor: str
     title: str
-    intro: str  # HTML
+    intro: _Html
     images: list[tuple[Path, str]] = field(default_factory=list)  # (png, alt text)
     tables: list[tuple[str, str]] = field(default_factory=list)  # (caption, table HTML)
 
@@ -319,13 +339,13 @@ def _spend_section(writer: _Writer, spend: pd.DataFrame, result: DemoResult) -> 
         [str(r.product), _money(r.cost, r.currency, 2), f"{int(r.records):,}"]
         for r in totals.itertuples()
     ]
-    intro = (
+    intro = _h(
         "<p>What the account spent each day, per product, totalled exactly from the detail "
         "records (<code>tx.spend_summary</code>). Amounts in different currencies are never "
-        f"added together: the plot shows {html.escape(main)}, the currency with the most "
-        "records"
-        + (f"; {html.escape(', '.join(others))} are in the table" if others else "")
-        + ".</p>"
+        "added together: the plot shows {main}, the currency with the most records"
+        "{others}.</p>",
+        main=main,
+        others=f"; {', '.join(others)} are in the table" if others else "",
     )
     return _Section(
         "spend",
@@ -341,28 +361,27 @@ def _spend_section(writer: _Writer, spend: pd.DataFrame, result: DemoResult) -> 
     )
 
 
-def _anomaly_section(writer: _Writer, spend: pd.DataFrame, result: DemoResult) -> _Section:
+@dataclass(frozen=True)
+class _Anomalies:
+    """What the anomaly section shows, found before anything is drawn or written."""
+
+    found: pd.DataFrame  # every flagged day (tx.spend_anomalies)
+    headline: Anomaly | None
+    shown: pd.DataFrame  # the headline, then the largest departures (at most TOP rows)
+    series: pd.DataFrame  # the daily spend of the headline's product and currency
+
+
+def _find_anomalies(spend: pd.DataFrame) -> _Anomalies:
+    """The flagged days, and the headline among them: the largest departure in the main
+    currency when it has one (series in currencies with little traffic are noisy, and a
+    few units there can score high), else the largest anywhere."""
     found = tx.spend_anomalies(spend, by="product")
-    writer.parquet("spend_anomalies.parquet", found)
-    intro = (
-        "<p>Days whose spend leaves its usual level, per product and currency "
-        "(<code>tx.spend_anomalies</code>): each day is compared with the median of the "
-        "other days on the same weekday, and reported when it departs from it by more than "
-        "3.5 robust spreads. Days without spend count as zero, so an outage shows up as "
-        "well as a spike.</p>"
-    )
     if found.empty:
-        return _Section(
-            "anomaly",
-            "Spend anomaly",
-            intro + "<p class='headline'>No day stands out in this window.</p>",
-        )
-    # The headline comes from the main currency when it has an anomaly: series in
-    # currencies with little traffic are noisy, and a few units there can score high.
+        return _Anomalies(found, None, found, spend.iloc[:0])
     main = found[found["currency"].astype(str) == _main_currency(spend)]
     pool = main if len(main) else found
     top = pool.loc[pool["score"].abs().idxmax()]
-    anomaly = Anomaly(
+    headline = Anomaly(
         day=pd.Timestamp(top["period"]).date(),
         product=str(top["product"]),
         currency=str(top["currency"]),
@@ -371,47 +390,64 @@ def _anomaly_section(writer: _Writer, spend: pd.DataFrame, result: DemoResult) -
         score=float(top["score"]),
         kind=str(top["kind"]),
     )
-    result.anomaly = anomaly
-    series = spend[
-        (spend["product"].astype(str) == anomaly.product)
-        & (spend["currency"].astype(str) == anomaly.currency)
-    ]
-
-    def draw(fig: Figure) -> None:
-        ax = tx.plot.cost_over_time(
-            series,
-            currency=anomaly.currency,
-            ax=fig.add_subplot(),
-            title=f"Daily {anomaly.product} spend ({anomaly.currency}): the {anomaly.kind}",
-        )
-        # tx.plot draws each day's bar from the day's start over 85% of the day.
-        x = pd.Timestamp(anomaly.day)
-        ax.axvspan(
-            x - pd.Timedelta(hours=2),
-            x + pd.Timedelta(hours=22),
-            color="#d62728",
-            alpha=0.15,
-            zorder=0,
-        )
-        usual = (
-            f"{float(anomaly.cost) / anomaly.baseline:.1f}× the usual level"
-            if anomaly.baseline > 0
-            else f"usually {_money(anomaly.baseline, anomaly.currency)}"
-        )
-        ax.annotate(
-            f"{anomaly.day:%a %d %b}: {usual}",
-            xy=(x + pd.Timedelta(hours=22), float(anomaly.cost)),
-            xytext=(6, 0),
-            textcoords="offset points",
-            va="top",
-            color="#a01010",
-            fontsize=9,
-        )
-
-    png = writer.figure("spend_anomaly.png", draw)
-    # The headline first, then the other departures, largest first.
     order = found["score"].abs().sort_values(ascending=False).index.drop(top.name)
     shown = found.loc[[top.name, *order]].head(TOP)
+    series = spend[
+        (spend["product"].astype(str) == headline.product)
+        & (spend["currency"].astype(str) == headline.currency)
+    ]
+    return _Anomalies(found, headline, shown, series)
+
+
+def _draw_anomaly(fig: Figure, series: pd.DataFrame, anomaly: Anomaly) -> None:
+    """The headline's product spend per day, the anomalous day shaded and labelled."""
+    ax = tx.plot.cost_over_time(
+        series,
+        currency=anomaly.currency,
+        ax=fig.add_subplot(),
+        title=f"Daily {anomaly.product} spend ({anomaly.currency}): the {anomaly.kind}",
+    )
+    # tx.plot draws each day's bar from the day's start over 85% of the day.
+    x = pd.Timestamp(anomaly.day)
+    ax.axvspan(
+        x - pd.Timedelta(hours=2), x + pd.Timedelta(hours=22), color="#d62728", alpha=0.15,
+        zorder=0,
+    )
+    usual = (
+        f"{float(anomaly.cost) / anomaly.baseline:.1f}× the usual level"
+        if anomaly.baseline > 0
+        else f"usually {_money(anomaly.baseline, anomaly.currency)}"
+    )
+    ax.annotate(
+        f"{anomaly.day:%a %d %b}: {usual}",
+        xy=(x + pd.Timedelta(hours=22), float(anomaly.cost)),
+        xytext=(6, 0),
+        textcoords="offset points",
+        va="top",
+        color="#a01010",
+        fontsize=9,
+    )
+
+
+_ANOMALY_INTRO = _Html(
+    "<p>Days whose spend leaves its usual level, per product and currency "
+    "(<code>tx.spend_anomalies</code>): each day is compared with the median of the "
+    "other days on the same weekday, and reported when it departs from it by more than "
+    "3.5 robust spreads. Days without spend count as zero, so an outage shows up as "
+    "well as a spike.</p>"
+)
+
+
+def _anomaly_section(writer: _Writer, spend: pd.DataFrame, result: DemoResult) -> _Section:
+    found = _find_anomalies(spend)
+    writer.parquet("spend_anomalies.parquet", found.found)
+    anomaly = result.anomaly = found.headline
+    if anomaly is None:
+        return _Section("anomaly", "Spend anomaly", _h(
+            "{intro}<p class='headline'>No day stands out in this window.</p>",
+            intro=_ANOMALY_INTRO,
+        ))  # fmt: skip
+    png = writer.figure("spend_anomaly.png", lambda fig: _draw_anomaly(fig, found.series, anomaly))
     rows = [
         [
             f"{pd.Timestamp(r.period):%Y-%m-%d %a}",
@@ -421,33 +457,35 @@ def _anomaly_section(writer: _Writer, spend: pd.DataFrame, result: DemoResult) -
             f"{r.score:+.1f}",
             str(r.kind),
         ]
-        for r in shown.itertuples()
+        for r in found.shown.itertuples()
     ]
-    headline = (
-        f"<p class='headline'>The largest anomaly in {anomaly.currency}: "
-        f"<strong>{anomaly.day:%A %d %B %Y}"
-        f"</strong>, {html.escape(anomaly.product)} spend of "
-        f"<strong>{_money(anomaly.cost, anomaly.currency)}</strong> against a baseline "
-        f"of {_money(anomaly.baseline, anomaly.currency)} ({anomaly.kind}).</p>"
+    headline = _h(
+        "<p class='headline'>The largest anomaly in {currency}: <strong>{day}</strong>, "
+        "{product} spend of <strong>{cost}</strong> against a baseline of {baseline} "
+        "({kind}).</p>",
+        currency=anomaly.currency,
+        day=f"{anomaly.day:%A %d %B %Y}",
+        product=anomaly.product,
+        cost=_money(anomaly.cost, anomaly.currency),
+        baseline=_money(anomaly.baseline, anomaly.currency),
+        kind=anomaly.kind,
     )
     note = (
-        f"<p>{len(found)} day(s) flagged in all; the table lists the {len(shown)} "
-        "largest departures. The headline is taken from the currency with the most "
-        "records: series in currencies with little traffic are noisier.</p>"
-        if len(found) > 1
+        _h(
+            "<p>{flagged} day(s) flagged in all; the table lists the {shown} largest "
+            "departures. The headline is taken from the currency with the most records: "
+            "series in currencies with little traffic are noisier.</p>",
+            flagged=len(found.found),
+            shown=len(found.shown),
+        )
+        if len(found.found) > 1
         else ""
     )
     return _Section(
         "anomaly",
         "Spend anomaly",
-        intro + headline + note,
-        images=[
-            (
-                png,
-                f"Daily {anomaly.product} spend with the {anomaly.kind} "
-                f"on {anomaly.day} highlighted",
-            )
-        ],
+        _h("{intro}{headline}{note}", intro=_ANOMALY_INTRO, headline=headline, note=note),
+        images=[(png, f"Daily {anomaly.product} spend, the {anomaly.kind} on {anomaly.day}")],
         tables=[
             (
                 "Days that stand out: the headline, then the largest departures",
@@ -487,12 +525,14 @@ def _country_section(writer: _Writer, first: dt.date, last: dt.date, client: tx.
         for r in usage.head(TOP).itertuples()
     ]
     total = int(usage["count"].sum())
-    intro = (
-        f"<p>{total:,} messages in {len(usage)} countries. Message detail records do not say "
+    intro = _h(
+        "<p>{total} messages in {countries} countries. Message detail records do not say "
         "which country a message went to, so this comes from the product usage API "
         '(<code>tx.product_usage("messaging", ["country_code"], ...)</code>). Each '
         "country is billed in its own currency; the right-hand bars keep each amount in "
-        "its currency.</p>"
+        "its currency.</p>",
+        total=f"{total:,}",
+        countries=len(usage),
     )
     return _Section(
         "countries",
@@ -554,10 +594,11 @@ def _destination_section(writer: _Writer, calls: pd.DataFrame) -> _Section:
     )
     grouped = _group_rows(per, "terminating_country", "minutes")[:TOP]
     rows = [[c, f"{n:,}", f"{m:,.0f}", spend] for c, n, m, spend in grouped]
-    intro = (
-        f"<p>Where the {len(outbound):,} outbound calls went, from the call detail report "
+    intro = _h(
+        "<p>Where the {calls} outbound calls went, from the call detail records "
         "(<code>tx.cdrs</code>): billed minutes per destination country, and what they "
-        "cost in the currency each country is billed in.</p>"
+        "cost in the currency each country is billed in.</p>",
+        calls=f"{len(outbound):,}",
     )
     return _Section(
         "destinations",
@@ -598,11 +639,13 @@ def _wireless_section(writer: _Writer, wireless: pd.DataFrame) -> _Section:
     grouped = _group_rows(per, "sim_group_name", "data_mb")[:TOP]
     rows = [[g, f"{n:,}", f"{mb / 1000:,.2f}", spend] for g, n, mb, spend in grouped]
     total_gb = float(data["data_mb"].sum()) / 1000
-    intro = (
-        f"<p>{len(data):,} data sessions moved {total_gb:,.2f} GB (uplink plus downlink) "
+    intro = _h(
+        "<p>{sessions} data sessions moved {gigabytes} GB (uplink plus downlink) "
         "over the window, from the wireless detail records (<code>tx.wdrs</code>), "
         "per SIM group. SIMs roam: a group's sessions are billed in the currency of the "
-        "network they used.</p>"
+        "network they used.</p>",
+        sessions=f"{len(data):,}",
+        gigabytes=f"{total_gb:,.2f}",
     )
     return _Section(
         "wireless",
@@ -644,7 +687,7 @@ def _find_session(last: dt.date, client: tx.Client) -> tx.SessionTree | None:
 
 
 def _session_section(writer: _Writer, last: dt.date, client: tx.Client) -> _Section:
-    intro = (
+    intro = _Html(
         "<p>One call and everything it caused, from the session analysis API "
         "(<code>tx.session_analysis</code>): an AI assistant, its inference calls, "
         "recordings, transcriptions, messages sent during the call. Each event carries its "
@@ -656,7 +699,8 @@ def _session_section(writer: _Writer, last: dt.date, client: tx.Client) -> _Sect
         return _Section(
             "session",
             "One session",
-            intro + "<p class='headline'>No call with follow-up events was found.</p>",
+            _h("{intro}<p class='headline'>No call with follow-up events was found.</p>",
+               intro=intro),
         )
     costs = tx.session_costs(tree)
     writer.parquet("session_costs.parquet", costs)
@@ -693,15 +737,17 @@ def _session_section(writer: _Writer, last: dt.date, client: tx.Client) -> _Sect
         ]
         for r in costs.itertuples()
     ]
-    headline = (
-        f"<p class='headline'>Session <code>{html.escape(tree.session_id)}</code>: "
-        f"{len(tree)} events, <strong>{_money(tree.total_cost, tree.currency, 6)}"
-        "</strong> in all.</p>"
+    headline = _h(
+        "<p class='headline'>Session <code>{session}</code>: {events} events, "
+        "<strong>{total}</strong> in all.</p>",
+        session=tree.session_id,
+        events=len(tree),
+        total=_money(tree.total_cost, tree.currency, 6),
     )
     return _Section(
         "session",
         "One session, event by event",
-        intro + headline,
+        _h("{intro}{headline}", intro=intro, headline=headline),
         images=[
             (tree_png, "The session's events as a tree"),
             (cost_png, "The session's cost as an icicle chart"),

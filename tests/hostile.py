@@ -34,6 +34,7 @@ class Seen:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    raw_query: str = ""  # as sent, repeated names included
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,29 @@ class Answer:
 Handler = Callable[[Seen], Answer]
 
 
+def forward(base_url: str, rewrite: Callable[[Seen, Any], Any] | None = None) -> Handler:
+    """A handler that passes each request on to ``base_url`` (a sandbox's, say) and
+    answers with its answer; a JSON body goes through ``rewrite(seen, body)`` first.
+
+    For answers that are faithful in shape but hostile in their values: markup in a
+    name, a formula in a field.
+    """
+    import requests
+
+    def handle(seen: Seen) -> Answer:
+        url = base_url + seen.path + (f"?{seen.raw_query}" if seen.raw_query else "")
+        headers = {k: v for k, v in seen.headers.items()
+                   if k.lower() in ("authorization", "content-type", "accept")}  # fmt: skip
+        got = requests.request(seen.method, url, headers=headers, data=seen.body or None,
+                               timeout=60)  # fmt: skip
+        content_type = got.headers.get("Content-Type", "application/octet-stream")
+        if rewrite is not None and content_type.startswith("application/json"):
+            return Answer.json(rewrite(seen, got.json()), status=got.status_code)
+        return Answer.raw(got.content, content_type, status=got.status_code)
+
+    return handle
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -111,7 +135,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         path = parts.path.removeprefix("/v2")
         size = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(size) if size else b""
-        seen = Seen(self.command, path, dict(parse_qsl(parts.query)), dict(self.headers), body)
+        seen = Seen(self.command, path, dict(parse_qsl(parts.query)), dict(self.headers), body,
+                    parts.query)
         with self.server.lock:
             self.server.seen.append(seen)
         answer = self.server.answer(seen)

@@ -186,3 +186,77 @@ def test_the_command_as_a_new_user_runs_it(
     # The spend it prints carries currencies.
     spend = re.search(r"^spend: (.+)$", done.stdout, re.M)
     assert spend and re.fullmatch(r"([\d,]+\.\d{2} [A-Z]{3})(, [\d,]+\.\d{2} [A-Z]{3})*", spend[1])
+
+
+# -- values from the API are text in the page, never markup --------------------------------
+
+SCRIPT = '<script>alert("x")</script>'
+IMG = "<img src=x onerror=alert(1)>"
+
+
+def _poisoned(seen: Any, body: Any) -> Any:
+    """Every name and currency the demo shows, with markup appended."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: poison(k, v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    # Names the answers' own checks do not depend on (usage options stay as they are).
+    names = ("sim_group_name", "profile_name", "event_name")
+    if "/session_analysis/" in seen.path:
+        names += ("product",)
+    if seen.path.endswith("/options"):
+        names = ()
+
+    def poison(key: str, value: Any) -> Any:
+        if isinstance(value, str) and key in names:
+            return value + SCRIPT
+        if isinstance(value, str) and key in ("country_code", "currency") and names:
+            return value + IMG
+        return walk(value)
+
+    return walk(body)
+
+
+def test_the_html_escapes_every_value_from_the_api(tmp_path: Path, hostile: Any) -> None:
+    from hostile import forward
+
+    from telnyx_analytics.sandbox import serve
+
+    start, end = cli.demo_window()
+    with serve(seed=7, days=35, until=end, scale=0.1, report_delay=0.1) as sb:
+        proxy = hostile(forward(sb.base_url, _poisoned))
+        with tx.Client(KEY, proxy.base_url, cache=False, progress=False) as client:
+            result = demo.run(tmp_path, start, end, client=client)
+    page = result.summary.read_text(encoding="utf-8")
+    # The values reached the page, as text.
+    assert html_escape(SCRIPT) in page and html_escape(IMG) in page
+    # As a browser parses it: no script, no event handler, only the page's own images.
+    tags = _tags(page)
+    assert "script" not in {name for name, _ in tags}
+    assert not [a for _, attrs in tags for a, _ in attrs if a.lower().startswith("on")]
+    images = [dict(attrs)["src"] for name, attrs in tags if name == "img"]
+    assert len(images) >= 6 and all(src.startswith("data:image/png;base64,") for src in images)
+    _check_self_contained(page)
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def _tags(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, attrs))
+
+    Tags().feed(page)
+    return found
