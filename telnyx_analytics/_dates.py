@@ -266,18 +266,45 @@ def to_utc(value: Moment, name: str, *, end: bool = False) -> pd.Timestamp:
 def window(
     start: Moment | None, end: Moment | None = None, *, required: bool = True
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """``(start, end)`` as UTC timestamps, checked: ``end`` must not be before ``start``.
+    """The UTC window that ``start`` and ``end`` stand for, as every fetcher reads them.
+
+    ``end`` must not be before ``start``. Nothing is fetched: use it to see what a named
+    period means now, or to check a window before a long fetch.
 
     Parameters
     ----------
-    start, end
-        See the module docstring. A day or period as ``end`` includes all of it. A named
-        period as ``start`` alone is the whole period; an offset alone runs to now.
-    required
-        When true, the window must be closed: both ends, or a period or offset alone.
+    start, end : str, date, datetime or Timestamp, optional
+        An ISO 8601 date (the whole UTC day) or time, a named period (``"today"``,
+        ``"yesterday"``, ``"last_7_days"``, ``"last_30_days"``, ``"last_90_days"``,
+        ``"this_month"``, ``"last_month"``, ``"month_to_date"``, ``"year_to_date"``; whole
+        UTC days), an offset back from now (``"-90d"``, ``"-12h"``, ``"-2w"``), ``"now"``,
+        or a ``datetime.date``, ``datetime.datetime`` or ``pandas.Timestamp`` (naive: UTC).
+        A day or a period as ``end`` includes all of it. A named period as ``start``
+        alone is the whole period; an offset alone runs to now.
+    required : bool
+        When true (the default), the window must be closed: both ends, or a period or
+        an offset alone.
+
+    Returns
+    -------
+    tuple of Timestamp
+        ``(first instant, last instant)``, both included, in UTC (``None`` for an open
+        end when ``required`` is false).
+
+    Raises
+    ------
+    ValueError
+        Text that is none of the forms above (``"11/01/2026"``), or ``end`` before
+        ``start``; the message names the argument and lists the accepted forms.
+    TypeError
+        Another type (a number), or a missing end when ``required``.
 
     Examples
     --------
+    >>> import telnyx_analytics as tx
+    >>> print(*tx.window("2024-05-01", "2024-05-31"), sep="\\n")
+    2024-05-01 00:00:00+00:00
+    2024-05-31 23:59:59.999999+00:00
     >>> window("2024-05-01T00:00:00Z", "2024-05-01T06:00:00Z")[1]
     Timestamp('2024-05-01 06:00:00+0000', tz='UTC')
     >>> with frozen_now("2024-05-10T08:00:00Z"):

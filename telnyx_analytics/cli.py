@@ -419,19 +419,19 @@ def export_kinds() -> dict[str, _Kind]:
     return kinds
 
 
-def _export_kind(text: str) -> _Kind:
+def _kind_name(text: str) -> str:
     """The kind called ``text``; an old spelling with ``-`` still works, with a warning."""
     kinds = export_kinds()
     name = text.strip().replace("-", "_")
     name = _ALIASES.get(name, name)
     if name not in kinds:
-        raise UsageError(
-            f"argument KIND: unknown kind {text!r}; choose from {', '.join(kinds)}"
+        raise argparse.ArgumentTypeError(
+            f"unknown kind {text!r}; choose from {', '.join(kinds)}"
         )
     if "-" in text:
         print(f"{PROG}: warning: kind {text!r} is deprecated; spell it {name!r}",
               file=sys.stderr)  # fmt: skip
-    return kinds[name]
+    return name
 
 
 def _kinds_help() -> str:
@@ -469,7 +469,10 @@ def _add_export(commands: Any) -> None:
         epilog=_kinds_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("kind", metavar="KIND", help="what to fetch (below)")
+    p.add_argument(
+        "kind", metavar="KIND", type=_kind_name, choices=list(export_kinds()),
+        help="what to fetch (below)",
+    )
     p.add_argument(
         "--start", help="first day or instant, a named period or an offset (UTC unless given)"
     )
@@ -680,7 +683,7 @@ def _no_clobber(out: Path) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from . import Client, TelnyxAnalyticsError
 
-    kind = _export_kind(args.kind)
+    kind = export_kinds()[args.kind]
     out = Path(args.out)
     if out.suffix.lower() not in _SUFFIXES:
         raise UsageError(f"--out {args.out}: the file must end in .parquet or .csv")
