@@ -330,11 +330,14 @@ def test_moments_become_utc_timestamps(value: Any, end: bool, expected: str) -> 
 
 def test_now_and_today_are_read_in_utc() -> None:
     before = pd.Timestamp.now(tz="UTC").floor("us")
-    now = _dates.to_utc("now", "end")
-    assert before <= now <= pd.Timestamp.now(tz="UTC")
-    today = _dates.to_utc("today", "start")
-    assert today == pd.Timestamp.now(tz="UTC").normalize() and today.tz is not None
-    assert _dates.to_utc("today", "end", end=True) == today + pd.Timedelta(days=1, microseconds=-1)
+    assert before <= _dates.to_utc("now", "end") <= pd.Timestamp.now(tz="UTC")
+    # On a fixed clock (the last microsecond of a day in New York's evening): no race
+    # with midnight, and "today" is the UTC day.
+    with _dates.frozen_now(pd.Timestamp("2024-05-01 19:59:59.999999", tz="America/New_York")):
+        today = _dates.to_utc("today", "start")
+        assert today == pd.Timestamp("2024-05-01", tz="UTC") and today.tz is not None
+        assert _dates.to_utc("today", "end", end=True) == pd.Timestamp(
+            "2024-05-01 23:59:59.999999", tz="UTC")  # fmt: skip
 
 
 @pytest.mark.parametrize(
