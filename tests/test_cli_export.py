@@ -204,6 +204,7 @@ def test_a_malformed_answer_is_a_failure_not_a_usage_error(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_with_one_line(sandbox_factory: Any, tmp_path: Path) -> None:
     # Slow answers: the export is mid-listing when the signal arrives.
     sb = sandbox_factory(seed=6, days=5, latency_ms=400)
