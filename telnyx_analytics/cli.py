@@ -1,8 +1,9 @@
 """The ``telnyx-analytics`` command line: ``demo``, ``sandbox``, ``export``, ``cache``.
 
 One parser, one subcommand per job; each subcommand is a function ``(args) -> int``
-registered by ``_add_<name>``. Usage errors exit 2 with one line, expected failures exit 1
-with one line on stderr, never a traceback.
+registered by ``_add_<name>``. Usage errors exit 2 with one line, found before any
+request; failures while running (a refused request, an answer the library cannot read)
+exit 1 with one line on stderr; Ctrl-C exits 130 with one line; never a traceback.
 
 This is the one client-side module that may use the sandbox (``demo``, ``sandbox``); it
 imports it inside those commands only.
@@ -24,6 +25,7 @@ import re
 import shutil
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack, suppress
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
+from ._dates import PERIODS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -443,9 +446,9 @@ def _kinds_help() -> str:
     lines += [
         "",
         "--start and --end take a day (2024-05-01), an ISO 8601 time, a named period",
-        "(today, yesterday, last_7_days, last_30_days, last_90_days, this_month, last_month,",
-        "month_to_date, year_to_date) or an offset (-90d, -12h, -2w); a period alone",
-        "(--start last_month) is the whole period, an offset alone runs to now. UTC.",
+        *textwrap.wrap(f"({', '.join(PERIODS)}) or an offset (-90d, -12h, -2w); a period "
+                       "alone (--start last_month) is the whole period, an offset alone "
+                       "runs to now. UTC.", width=88),
         "--filter passes any filter the kind accepts, e.g. --filter direction=inbound;",
         "a comma makes a list (--filter directions=inbound,outbound), true/false a flag.",
         "The key is read from TELNYX_API_KEY (or the variable --api-key-env names), the base",
