@@ -107,8 +107,8 @@ def now() -> pd.Timestamp:
 def frozen_now(at: Moment) -> Iterator[pd.Timestamp]:
     """Within the ``with`` block, "now" (named periods, offsets, ``"now"``) is ``at``.
 
-    For tests (no wall-clock flakiness at midnight) and for notebooks that must give the
-    same window on every run. It applies to the current thread (or task) only.
+    For tests: no wall-clock flakiness at midnight or at the turn of a month. It applies
+    to the current thread (or task) only.
 
     >>> with frozen_now("2026-01-01T00:00:00Z") as t:
     ...     print(window("yesterday")[0])
@@ -133,8 +133,9 @@ class _Span(NamedTuple):
     kind: Literal["instant", "day", "period", "offset"]
 
 
-def period(name: str, *, at: pd.Timestamp | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The first and last instant of a named period, in UTC (both included).
+def period(name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last instant of a named period, read at :func:`now`, in UTC (both
+    included).
 
     ``today`` and ``yesterday`` are those UTC days; ``last_N_days`` runs from 00:00 UTC
     N days before today through the end of today (Telnyx's own ``last_N_days``: the N
@@ -146,20 +147,18 @@ def period(name: str, *, at: pd.Timestamp | None = None) -> tuple[pd.Timestamp, 
     ----------
     name : str
         One of :data:`PERIODS`.
-    at : Timestamp, optional
-        The moment the period is read from; default: :func:`now`.
 
     Examples
     --------
-    >>> at = pd.Timestamp("2026-03-15 10:30", tz="UTC")
-    >>> [str(t.date()) for t in period("last_7_days", at=at)]
+    >>> with frozen_now("2026-03-15T10:30:00Z"):
+    ...     print([str(t.date()) for t in period("last_7_days")])
+    ...     print([str(t.date()) for t in period("year_to_date")])
     ['2026-03-08', '2026-03-15']
-    >>> [str(t.date()) for t in period("year_to_date", at=at)]
     ['2026-01-01', '2026-03-15']
     """
     if name not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}; got {name!r}.")
-    today = (now() if at is None else at).tz_convert("UTC").normalize()
+    today = now().normalize()
     month = today.replace(day=1)
     end_of_today = today + _DAY - _TICK
     if name == "today":
