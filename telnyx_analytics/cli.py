@@ -938,6 +938,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+    def interrupted() -> str:
+        return f"{PROG}: {getattr(args, 'interrupted', 'interrupted')}"
+
+    # The installed command (not main([...]) called from Python) ends soon after Ctrl-C
+    # even when requests in flight would hold it (_leave_on_interrupt).
+    as_process = argv is None
+    leave, restore = _leave_on_interrupt(interrupted) if as_process else (None, _nothing)
     try:
         return int(args.run(args))
     except UsageError as exc:  # found while running, e.g. by the library's argument checks
@@ -948,7 +956,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         # Ctrl-C: one line, no traceback; 128 + SIGINT, as a shell reports it.
-        print(f"{PROG}: {getattr(args, 'interrupted', 'interrupted')}", file=sys.stderr)
+        if leave is not None:
+            leave()  # without waiting at exit for threads nobody needs any more
+        print(interrupted(), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (``| head``): no traceback, and none at exit either when
@@ -956,6 +966,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         with suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        restore()
+
+
+def _nothing() -> None:
+    pass
+
+
+#: Seconds a Ctrl-C leaves for clean-up (temporary files) before the process ends anyway.
+INTERRUPT_GRACE = 2.0
+
+
+def _leave_on_interrupt(
+    message: Callable[[], str],
+) -> tuple[Callable[[], None] | None, Callable[[], None]]:
+    """Ctrl-C handling for the installed command: ``(leave, restore)``.
+
+    The first SIGINT raises ``KeyboardInterrupt`` as usual, so that ``finally`` blocks
+    remove temporary files; ``leave()`` then prints ``message()`` and ends the process
+    with 130 at once, without joining worker threads still waiting for an answer. If the
+    unwinding itself waits on them, the process leaves anyway after
+    :data:`INTERRUPT_GRACE` seconds, or at a second Ctrl-C. The HTTP cache commits each
+    answer on its own, so nothing is lost that a rerun would need.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None, _nothing
+    once = threading.Lock()
+
+    def leave() -> None:
+        if not once.acquire(blocking=False):
+            return  # the other path is already leaving
+        # Straight to the file descriptor: the interrupted code may be inside a print.
+        with suppress(OSError):
+            os.write(2, f"{message()}\n".encode())
+        with suppress(OSError, ValueError, RuntimeError):  # RuntimeError: reentrant flush
+            sys.stdout.flush()
+        os._exit(130)
+
+    def first(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, lambda *_: leave())
+        timer = threading.Timer(INTERRUPT_GRACE, leave)
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, first)
+    return leave, lambda: signal.signal(signal.SIGINT, previous)
 
 
 # An offset such as -90d looks like an option to argparse (only negative numbers are let

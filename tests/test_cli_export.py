@@ -228,3 +228,25 @@ def test_ctrl_c_exits_130_with_one_line(sandbox_factory: Any, tmp_path: Path) ->
     assert stdout == ""
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
     json.dumps(stderr)  # one plain line
+
+
+@pytest.mark.slow
+def test_ctrl_c_does_not_wait_for_a_page_in_flight(hostile: Any, tmp_path: Path) -> None:
+    # The page takes 60 s: after Ctrl-C nothing waits for it, neither the command nor the
+    # interpreter's exit (which joins worker threads).
+    srv = hostile(lambda req: Answer.json({"data": [], "meta": {}}, delay=60))
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, "TELNYX_API_KEY": "KEY_ctrl_c"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "telnyx_analytics.cli", "export", "mdrs", *MAY, "--out",
+         str(tmp_path / "m.csv"), "--base-url", srv.base_url, "--no-cache"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not srv.seen and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)  # far less than the 60 s the page takes
+    assert proc.returncode == 130
+    assert stderr == "telnyx-analytics: interrupted\n"
