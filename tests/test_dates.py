@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -183,8 +184,13 @@ def test_the_resolved_window_is_logged(client: Any, caplog: pytest.LogCaptureFix
 
 
 def test_the_frozen_clock_is_restored_and_per_thread() -> None:
+    seen_elsewhere: list[pd.Timestamp] = []
     with _dates.frozen_now("2020-01-01"):
         assert _dates.now() == pd.Timestamp("2020-01-01", tz="UTC")
+        other = threading.Thread(target=lambda: seen_elsewhere.append(_dates.now()))
+        other.start()
+        other.join()
+    assert seen_elsewhere[0] > pd.Timestamp("2025-01-01", tz="UTC")
     assert _dates.now() > pd.Timestamp("2025-01-01", tz="UTC")
 
 
