@@ -190,7 +190,8 @@ def test_parquet_is_written_as_fetched(hostile: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"data": "not an object"}, ["a", "bare", "list"]],
+    [{"data": "not an object"}, {"data": {"result": "not a list"}}, ["a", "bare", "list"],
+     "<html><body>Bad gateway</body></html>"],
 )
 def test_a_malformed_answer_is_a_failure_not_a_usage_error(
     hostile: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], body: Any
