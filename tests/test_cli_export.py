@@ -45,8 +45,9 @@ def _error_line(err: str) -> str:
 
 
 def test_old_spellings_work_with_one_deprecation_line(
-    sandbox: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sandbox_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    sandbox = sandbox_factory(seed=4, days=5)  # its own: the request log is this test's
     base = ["--start", "-3d", "--base-url", sandbox.base_url, "--no-cache"]
     with _dates.frozen_now(pd.Timestamp.now(tz="UTC")):
         assert main(["export", "mdr_usage", *base, "--out", str(tmp_path / "new.parquet")]) == 0
