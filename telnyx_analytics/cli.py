@@ -1005,6 +1005,9 @@ def _leave_on_interrupt(
         os._exit(130)
 
     def first(signum: int, frame: Any) -> None:
+        # What winds down after Ctrl-C (a request cut short, a cache closed under a
+        # worker) is noise, not news: the one line below is all the user asked for.
+        logging.disable(logging.CRITICAL)
         signal.signal(signal.SIGINT, lambda *_: leave())
         timer = threading.Timer(INTERRUPT_GRACE, leave)
         timer.daemon = True
