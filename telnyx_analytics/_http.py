@@ -50,7 +50,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -145,6 +145,9 @@ class RetryPolicy:
         ``x-ratelimit-reset``); a longer one fails at once with :class:`RateLimitError`.
     jitter : float
         Each backoff is shortened by a random share of up to this fraction.
+    sleep : callable
+        How a wait is spent, ``time.sleep`` by default. A test passes one that records the
+        waits instead of spending them, so it checks them without a wall clock.
 
     Examples
     --------
@@ -156,6 +159,7 @@ class RetryPolicy:
     max_delay: float = MAX_RETRY_DELAY
     max_retry_after: float = MAX_RETRY_AFTER
     jitter: float = JITTER
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("initial_delay", "max_delay", "max_retry_after"):
@@ -998,6 +1002,7 @@ class Transport:
             wait=wait,
             retry=tenacity.retry_if_exception(retry),
             before_sleep=before_sleep,
+            sleep=self.policy.sleep,
             reraise=True,
         )
         for tried in retrying:

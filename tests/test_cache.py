@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from clock import ManualClock, report_clock
 
 from telnyx_analytics._client import Client
 from telnyx_analytics._http import (
@@ -169,20 +169,19 @@ def test_successful_gets_are_cached_errors_and_posts_never(sandbox, tmp_path: Pa
 def test_a_pending_report_is_not_cached_a_final_one_is(sandbox_factory, tmp_path: Path) -> None:
     sb = sandbox_factory(seed=12, days=1, report_delay=0.5)
     c = cached_client(sb, tmp_path / "c.sqlite")
-    report_id = c.request("POST", "/phone_numbers/csv_downloads").json()["data"][0]["id"]
-    path = f"/phone_numbers/csv_downloads/{report_id}"
-    sb.clear_log()
-    first = c.get_json(path)["data"][0]["status"]
-    second = c.get_json(path)["data"][0]["status"]
-    assert (first, second) == ("pending", "pending")
-    assert hits(sb, path) == 2, "a pending report must be asked again, not cached"
-    deadline = time.monotonic() + 10
-    while c.get_json(path)["data"][0]["status"] != "complete":
-        assert time.monotonic() < deadline, "the report never completed"
-        time.sleep(0.05)
-    sb.clear_log()
-    for _ in range(3):
+    with report_clock(sb) as clock:  # the report is pending until the clock is moved
+        report_id = c.request("POST", "/phone_numbers/csv_downloads").json()["data"][0]["id"]
+        path = f"/phone_numbers/csv_downloads/{report_id}"
+        sb.clear_log()
+        first = c.get_json(path)["data"][0]["status"]
+        second = c.get_json(path)["data"][0]["status"]
+        assert (first, second) == ("pending", "pending")
+        assert hits(sb, path) == 2, "a pending report must be asked again, not cached"
+        clock.advance(0.5)
         assert c.get_json(path)["data"][0]["status"] == "complete"
+        sb.clear_log()
+        for _ in range(3):
+            assert c.get_json(path)["data"][0]["status"] == "complete"
     assert hits(sb, path) == 0, "the complete report was cached when it was read"
 
 
@@ -223,13 +222,30 @@ def test_a_client_without_cache(sandbox, tmp_path: Path, monkeypatch) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_answers_expire(sandbox, tmp_path: Path) -> None:
-    c = cached_client(sandbox, tmp_path / "c.sqlite", expire_after=timedelta(seconds=0.4))
+@pytest.fixture
+def cache_clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """requests-cache's idea of now (``utcnow``), moved by the test instead of by sleeping."""
+    from requests_cache.models import response
+    from requests_cache.policy import actions, expiration
+
+    clock = ManualClock()
+
+    def utcnow() -> datetime:
+        return datetime.fromtimestamp(clock(), UTC)
+
+    for module in (expiration, actions, response):
+        monkeypatch.setattr(module, "utcnow", utcnow)
+    return clock
+
+
+def test_answers_expire(sandbox, tmp_path: Path, cache_clock: ManualClock) -> None:
+    c = cached_client(sandbox, tmp_path / "c.sqlite", expire_after=timedelta(seconds=60))
     sandbox.clear_log()
     c.get_json(WDRS, {"page[size]": 3})
+    cache_clock.advance(59)
     c.get_json(WDRS, {"page[size]": 3})
     assert hits(sandbox) == 1
-    time.sleep(0.6)
+    cache_clock.advance(2)  # 61 s after it was stored: the answer has expired
     c.get_json(WDRS, {"page[size]": 3})
     assert hits(sandbox) == 2
     # expire_after=0: nothing is kept.

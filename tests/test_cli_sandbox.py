@@ -150,11 +150,13 @@ def test_rate_limit_flag_and_its_default(launch: type[Server]) -> None:
     unlimited = launch("--rate-limit", "0", "--days", "1")
     urls = [s.readline().removeprefix("base_url: ").strip() for s in (limited, default, unlimited)]
     _get(urls[0])  # the first request builds the account's ledger: not part of the burst
-    time.sleep(1.02 - time.monotonic() % 1.0)  # early in a window (one clock per machine)
-    burst = [_get(urls[0]) for _ in range(3)]
-    assert [r.status_code for r in burst][-1] == 429
+    # Five requests in well under a second touch at most two one-second windows of two
+    # requests each, wherever the windows fall: at least one is refused.
+    burst = [_get(urls[0]) for _ in range(5)]
+    refused = [r for r in burst if r.status_code == 429]
+    assert refused, [r.status_code for r in burst]
     assert burst[0].headers["x-ratelimit-limit"] == "2"
-    assert burst[-1].json()["errors"][0]["code"] == "10011"
+    assert refused[0].json()["errors"][0]["code"] == "10011"
     assert _get(urls[1]).headers["x-ratelimit-limit"] == "20"
     assert "x-ratelimit-limit" not in _get(urls[2]).headers
     for server in (limited, default, unlimited):

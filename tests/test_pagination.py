@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from clock import report_clock
 
 from telnyx_analytics._client import Client
 from telnyx_analytics._http import RetryPolicy
@@ -168,16 +169,24 @@ def test_convert_takes_the_kept_records_in_order_a_batch_at_a_time() -> None:
 
 def test_a_failing_page_fails_the_call_while_earlier_pages_are_awaited() -> None:
     api = ToyAPI(rows(200))
+    release = threading.Event()
+    answered: list[int] = []
 
     def fetch(params: dict, on_rate_limit=None) -> dict:
         if params["page[number]"] == 2:
-            time.sleep(0.2)  # still on its way when page 7 fails
+            release.wait(30)  # held on its way until the test lets it go
+            answered.append(2)
         if params["page[number]"] == 7:
             raise error_from_response(500, b"boom")
         return api(params)
 
-    with pytest.raises(InternalServerError):
-        paginate(fetch, style="number", page_size=10, concurrency=8)
+    try:
+        with pytest.raises(InternalServerError):
+            paginate(fetch, style="number", page_size=10, concurrency=8)
+        # The failure of page 7 ended the call while page 2 was still awaited.
+        assert answered == [], "the call waited for page 2 before failing"
+    finally:
+        release.set()
 
 
 def test_a_failing_page_fails_the_call() -> None:
@@ -346,12 +355,15 @@ def test_legacy_paging(fixed_sandbox) -> None:
     c = client(sb)
     path = "/legacy/reporting/usage_reports/voice"
     body = {"start_time": "2024-06-29T00:00:00Z", "end_time": "2024-06-30T00:00:00Z"}
-    created = [c.request("POST", path, json=body).json()["data"]["id"] for _ in range(5)]
-    sb.clear_log()
-    paged = c.paginate(path, style="legacy", page_size=2)
-    assert len(sb.requests) >= 3
-    assert all("per_page=2" in r.query for r in sb.requests)
-    whole = c.get_json(path, {"page": 1, "per_page": 250})["data"]
+    # The reports' clock stands still: none of them turns from pending to complete between
+    # the paged walk and the one-page read it is compared with.
+    with report_clock(sb):
+        created = [c.request("POST", path, json=body).json()["data"]["id"] for _ in range(5)]
+        sb.clear_log()
+        paged = c.paginate(path, style="legacy", page_size=2)
+        assert len(sb.requests) >= 3
+        assert all("per_page=2" in r.query for r in sb.requests)
+        whole = c.get_json(path, {"page": 1, "per_page": 250})["data"]
     assert paged == whole
     assert set(created) <= {r["id"] for r in paged}
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import decimal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from clock import report_clock
 
 from telnyx_analytics import _catalog, _frames, records, reports
 from telnyx_analytics._client import Client
@@ -310,13 +310,16 @@ def test_a_failed_report_raises_with_kind_and_id(sandbox_factory: Any) -> None:
 
 def test_a_slow_report_times_out_and_wait_resumes(sandbox_factory: Any) -> None:
     sb = sandbox_factory(seed=2, days=3, report_delay=1.5)
-    with Client("KEY_test_slow", sb.base_url, cache=False, progress=True) as c:
+    with Client("KEY_test_slow", sb.base_url, cache=False, progress=True) as c, \
+            report_clock(sb) as clock:
         report = reports.create("mdr_detail", start="2000-01-01", end="today", client=c)
+        # The sandbox's clock stands still: the report stays pending however long we wait.
         with pytest.raises(ReportTimeoutError) as info:
             reports.wait("mdr_detail", report["id"], timeout=0.3, client=c, **FAST)
         err = info.value
         assert (err.kind, err.report_id, err.status) == ("mdr_detail", report["id"], "pending")
         assert f"wait('mdr_detail', '{report['id']}')" in str(err)
+        clock.advance(1.5)
         done = reports.wait(err.kind, err.report_id, client=c, **FAST)
         assert _catalog.report_status(done["status"]) == "complete"
         assert len(reports.download(err.kind, done, client=c)) > 0
@@ -324,9 +327,10 @@ def test_a_slow_report_times_out_and_wait_resumes(sandbox_factory: Any) -> None:
 
 def test_an_expired_report_says_so(sandbox_factory: Any) -> None:
     sb = sandbox_factory(seed=2, days=3, report_delay=0.05, report_ttl=0.2)
-    with Client("KEY_test_ttl", sb.base_url, cache=False, progress=False) as c:
+    with Client("KEY_test_ttl", sb.base_url, cache=False, progress=False) as c, \
+            report_clock(sb) as clock:
         report = reports.create("wdr", start="2000-01-01", end="today", client=c)
-        time.sleep(0.4)
+        clock.advance(0.05 + 0.2)  # complete, then past its time to live
         with pytest.raises(ReportFailedError) as info:
             reports.download("wdr", report["id"], client=c)
     assert info.value.status in ("expired", "deleted")

@@ -190,6 +190,7 @@ def test_no_traceback_with_locals_shows_the_key(hostile) -> None:
     assert deep, "no traceback reached urllib3: the test proves nothing"
 
 
+@pytest.mark.slow  # a subprocess
 def test_pytest_showlocals_never_shows_the_key(tmp_path: Path) -> None:
     port = closed_port()
     test = tmp_path / "test_fails.py"
@@ -304,6 +305,7 @@ print("fetches", n * 8)
 """
 
 
+@pytest.mark.slow  # a subprocess
 def test_cache_clear_while_another_process_fetches(sandbox, tmp_path, monkeypatch) -> None:
     cache = tmp_path / "shared.sqlite"
     monkeypatch.setenv("TELNYX_ANALYTICS_CACHE", str(cache))
