@@ -80,7 +80,7 @@ def _partials(ddf: Any, reduce: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.Da
 
 def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: str | None = None,
             cost: Hashable = "cost", time: Hashable | None = None,
-            currency: Hashable = "currency", rates: Mapping[str, Any] | None = None,
+            currency_column: Hashable = "currency", rates: Mapping[str, Any] | None = None,
             to: str | None = None, count: Hashable | None = None) -> pd.DataFrame:  # fmt: skip
     """:func:`telnyx_analytics.cost_by` of a Dask DataFrame (same arguments, same result)."""
     from . import analysis
@@ -94,20 +94,20 @@ def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: s
 
     def reduce(part: pd.DataFrame) -> pd.DataFrame:
         return analysis.cost_by(part, by_cols or None, freq=freq, cost=cost, time=time,
-                                currency=currency, count=count)  # fmt: skip
+                                currency_column=currency_column, count=count)  # fmt: skip
 
     partials = _partials(df, reduce)
     # Each partial row is one (period, by, currency) group of one partition, a summary
     # row: cost_by sums such rows exactly, and their counts with them.
-    keys = (["period"] if freq is not None else []) + [c for c in by_cols if c != currency]
+    keys = (["period"] if freq is not None else []) + [c for c in by_cols if c != currency_column]
     covered = list(partials.columns[list(partials.columns).index("cost") + 1:])
-    out = analysis.cost_by(partials, keys or None, cost="cost", currency=currency,
+    out = analysis.cost_by(partials, keys or None, cost="cost", currency_column=currency_column,
                            rates=rates, to=to, count=covered[0])  # fmt: skip
     if covered == ["count"]:  # records: the counts summed are the records of each group
         return out.drop(columns="rows")
     # The frame was itself a summary: its rows behind each group are summed the same way.
     rows = analysis.cost_by(partials.rename(columns={"rows": "_rows"}), keys or None,
-                            cost="cost", currency=currency, rates=rates, to=to,
+                            cost="cost", currency_column=currency_column, rates=rates, to=to,
                             count="_rows")  # fmt: skip
     out["rows"] = rows["_rows"].to_numpy()
     return out
@@ -118,7 +118,7 @@ def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: s
 
 def usage_breakdown(df: Any, dimension: Hashable, metric: Hashable, *, top: int = 10,
                     other: str = "Other", freq: str | None = None, time: Hashable | None = None,
-                    currency: Hashable = "currency") -> pd.DataFrame:  # fmt: skip
+                    currency_column: Hashable = "currency") -> pd.DataFrame:  # fmt: skip
     """:func:`telnyx_analytics.usage_breakdown` of a Dask DataFrame (same result).
 
     Money and integer metrics are exact; a float metric is summed in another order than
@@ -131,12 +131,13 @@ def usage_breakdown(df: Any, dimension: Hashable, metric: Hashable, *, top: int 
 
     def reduce(part: pd.DataFrame) -> pd.DataFrame:
         # Every value kept (nothing lumped yet): the top values are chosen over the whole.
-        return analysis.usage_breakdown(part, dimension, metric, top=_ALL, other=other,
-                                        freq=freq, time=time,
-                                        currency=currency).drop(columns="share")  # fmt: skip
+        return analysis.usage_breakdown(
+            part, dimension, metric, top=_ALL, other=other, freq=freq, time=time,
+            currency_column=currency_column,
+        ).drop(columns="share")
 
     partials = _partials(df, reduce)
     name = "count" if metric == "count" and metric not in df.columns else metric
     return analysis.usage_breakdown(partials, dimension, name, top=top, other=other,
                                     freq=freq, time="period" if freq else None,
-                                    currency="currency")  # fmt: skip
+                                    currency_column="currency")  # fmt: skip

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import _dask
+from ._deprecation import renamed_keyword
 from ._money import (
     INT64_MAX,
     MONEY,
@@ -31,13 +32,13 @@ from ._money import (
     UNIT,
     Rates,
     convert_micros,
-    currency_column,
     day_values,
     is_money,
     money_series,
     to_micros,
     to_money,
 )
+from ._money import currency_column as currency_column_of
 from ._periods import floor, period_alias, period_range, to_utc
 from .errors import SessionCostError
 
@@ -204,6 +205,7 @@ def _normalize_currency(frame: pd.DataFrame, currency: Hashable) -> None:
 # -- cost_by --------------------------------------------------------------------------------
 
 
+@renamed_keyword("currency", "currency_column")
 def cost_by(
     df: pd.DataFrame,
     by: Hashable | Sequence[Hashable] | None = None,
@@ -211,7 +213,7 @@ def cost_by(
     freq: str | None = None,
     cost: Hashable = "cost",
     time: Hashable | None = None,
-    currency: Hashable = "currency",
+    currency_column: Hashable = "currency",
     rates: Mapping[str, Decimal | str | int | float] | pd.DataFrame | None = None,
     to: str | None = None,
     count: Hashable | None = None,
@@ -237,7 +239,11 @@ def cost_by(
         The timestamp column for ``freq`` (and daily ``rates``); default the first of
         ``created_at``, ``start_timestamp_utc``, ``start_time``, ``event_timestamp``,
         ``date``, ``start_date``, ``period``. Naive timestamps are taken as UTC.
-    currency : column name, default ``"currency"``
+    currency_column : column name, default ``"currency"``
+        The column naming the currency of the amounts. (It was ``currency=`` before;
+        that name still works, with a ``DeprecationWarning``: elsewhere, as in
+        :func:`explain_anomaly` and the plots, ``currency=`` is a currency such as
+        ``"USD"``.)
     rates : mapping or DataFrame, optional
         Conversion rates into ``to``, as :func:`convert` takes them: a mapping currency ->
         rate (units of ``to`` per unit of the currency), or a frame of daily rates
@@ -285,11 +291,12 @@ def cost_by(
     [['0.0245', '3', '2']]
     """
     if _dask.is_dask(df):  # the same totals, reduced on the Dask workers
-        return _dask.cost_by(df, by, freq=freq, cost=cost, time=time, currency=currency,
+        return _dask.cost_by(df, by, freq=freq, cost=cost, time=time,
+                             currency_column=currency_column,
                              rates=rates, to=to, count=count)
     by_cols = _as_list(by)
     _require(df, cost, "cost")
-    _require(df, currency, "currency")
+    _require(df, currency_column, "currency_column")
     for column in by_cols:
         _require(df, column, "by")
     if (rates is None) != (to is None):
@@ -303,7 +310,7 @@ def cost_by(
     if freq is not None:
         keys.append(floor(to_utc(df[_time_column(df, time)]), freq).rename("period"))
         names.append("period")
-    for column in [*by_cols, currency]:
+    for column in [*by_cols, currency_column]:
         if column not in names:  # `by` may repeat the currency; group once
             keys.append(df[column])
             names.append(column)
@@ -312,7 +319,7 @@ def cost_by(
         keys.append(floor(to_utc(df[_time_column(df, time)]), "D").rename("_day"))
         names.append("_day")
     if not len(df):
-        return _empty_cost_frame(df, [n for n in names if n != "_day"], currency, counted)
+        return _empty_cost_frame(df, [n for n in names if n != "_day"], currency_column, counted)
     groups, sums, rows = _grouped_micros(micros, keys, df.index)
     groups.columns = names
     covered = {"count": rows}
@@ -321,11 +328,11 @@ def cost_by(
         covered = {counted: _grouped_micros(_whole_counts(df[counted], counted), keys,
                                             df.index)[1], "rows": rows}
     if table is not None:
-        return _converted_totals(groups, sums, covered, currency, table)
+        return _converted_totals(groups, sums, covered, currency_column, table)
     groups["cost"] = money_series(sums)
     for name, values in covered.items():
         groups[name] = values
-    _normalize_currency(groups, currency)
+    _normalize_currency(groups, currency_column)
     return groups
 
 
@@ -390,13 +397,14 @@ def _converted_totals(groups: pd.DataFrame, sums: np.ndarray,
     return out[[*keys, currency, "cost", *covered]]
 
 
+@renamed_keyword("currency", "currency_column")
 def convert(
     df: pd.DataFrame,
     rates: Mapping[str, Decimal | str | int | float] | pd.DataFrame,
     *,
     to: str,
     columns: Sequence[Hashable] | None = None,
-    currency: Hashable = "currency",
+    currency_column: Hashable = "currency",
     time: Hashable | None = None,
     suffix: str | None = None,
 ) -> pd.DataFrame:
@@ -424,7 +432,7 @@ def convert(
     columns : list of column names, optional
         The money columns to convert; default every money column (``cost``, ``rate``,
         ``*_cost``, ``*_fee``).
-    currency : column name, default ``"currency"``
+    currency_column : column name, default ``"currency"``
         The currency of the amounts; a column with its own currency column
         (``rate`` beside ``rate_currency`` in wireless records) uses that one.
     time : column name, optional
@@ -462,8 +470,8 @@ def convert(
     out = df.copy()
     for name in names:
         _require(df, name, "columns")
-        cur = currency_column(df, name, currency)
-        _require(df, cur, "currency")
+        cur = currency_column_of(df, name, currency_column)
+        _require(df, cur, "currency_column")
         micros, valid = to_micros(df[name], str(name))
         converted = convert_micros(micros, df[cur].to_numpy(object), table, days, valid)
         out[f"{name}{suffix if suffix is not None else '_' + to.lower()}"] = money_series(
@@ -474,6 +482,7 @@ def convert(
 # -- usage breakdown ------------------------------------------------------------------------
 
 
+@renamed_keyword("currency", "currency_column")
 def usage_breakdown(
     df: pd.DataFrame,
     dimension: Hashable,
@@ -483,7 +492,7 @@ def usage_breakdown(
     other: str = "Other",
     freq: str | None = None,
     time: Hashable | None = None,
-    currency: Hashable = "currency",
+    currency_column: Hashable = "currency",
 ) -> pd.DataFrame:
     """The top ``top`` values of a dimension by a metric, the rest summed into ``other``.
 
@@ -508,7 +517,9 @@ def usage_breakdown(
         Also break down per period (same top values in every period).
     time : column name, optional
         The timestamp column for ``freq`` (see :func:`cost_by`).
-    currency : column name, default ``"currency"``
+    currency_column : column name, default ``"currency"``
+        The column naming the currency of a money metric (``currency=`` before, still
+        accepted with a ``DeprecationWarning``).
 
     Returns
     -------
@@ -530,7 +541,7 @@ def usage_breakdown(
     """
     if _dask.is_dask(df):  # the same breakdown, reduced on the Dask workers
         return _dask.usage_breakdown(df, dimension, metric, top=top, other=other, freq=freq,
-                                     time=time, currency=currency)
+                                     time=time, currency_column=currency_column)
     if top < 1:
         raise ValueError(f"top={top!r}: must be a positive integer")
     _require(df, dimension, "dimension")
@@ -538,17 +549,17 @@ def usage_breakdown(
     if not counting:
         _require(df, metric, "metric")
     money = not counting and is_money(df, metric)
-    if money and currency not in df.columns:
-        raise ValueError(f"metric={metric!r} is money but the frame has no {currency!r} column; "
-                         f"amounts in different currencies cannot be added (if they share one, "
-                         f"add it: df.assign(currency='USD'))")
+    if money and currency_column not in df.columns:
+        raise ValueError(f"metric={metric!r} is money but the frame has no "
+                         f"{currency_column!r} column; amounts in different currencies "
+                         f"cannot be added (if they share one, add it: df.assign(currency='USD'))")
 
     labels = df[dimension].astype(object).where(df[dimension].notna(), "(missing)").astype(str)
     keys: list[pd.Series] = []
     if freq is not None:
         keys.append(floor(to_utc(df[_time_column(df, time)]), freq).rename("period"))
     if money:
-        keys.append(df[currency].astype(str).rename("currency"))
+        keys.append(df[currency_column].astype(str).rename("currency"))
     outer = [k.name for k in keys]  # the groups the top values are chosen within
     keys.append(labels.rename(dimension))
 

@@ -22,6 +22,7 @@ import pytest
 from telnyx_analytics._money import MoneyPrecisionWarning
 from telnyx_analytics.analysis import (
     MONEY,
+    convert,
     cost_by,
     explain_anomaly,
     reconcile,
@@ -894,3 +895,25 @@ def test_sandbox_campaign_day_is_the_anomaly_and_explained(sandbox_factory, sand
     spent = sum(Decimal(str(v)) for v in campaign[campaign["currency"] == "USD"]["cost"])
     assert Decimal(str(why["cost"].iloc[0])) == spent
     assert why["share"].iloc[0] > 0.8
+
+
+# -- #12.7: a column name is `currency_column=`; `currency=` is a currency elsewhere ----------
+
+
+def test_the_currency_column_is_named_currency_column_and_the_old_keyword_warns():
+    df = pd.DataFrame({"cost": [0.25, 0.5, 1.0], "cur": ["USD", "USD", "EUR"],
+                       "country_code": ["US", "GB", "US"]})
+    want = cost_by(df, currency_column="cur")
+    assert list(want["cur"].astype(str)) == ["EUR", "USD"]
+    calls = {
+        "cost_by": lambda **kw: cost_by(df, **kw),
+        "convert": lambda **kw: convert(df, {"EUR": "1.1"}, to="USD", **kw),
+        "usage_breakdown": lambda **kw: usage_breakdown(df, "country_code", "cost", **kw),
+    }
+    for name, call in calls.items():
+        with pytest.warns(DeprecationWarning, match=rf"{name}\(currency=...\) is deprecated: "
+                                                    rf"it is now {name}\(currency_column=...\)"):
+            old = call(currency="cur")
+        pd.testing.assert_frame_equal(old, call(currency_column="cur"))
+        with pytest.raises(TypeError, match="both currency= and currency_column="):
+            call(currency="cur", currency_column="cur")
