@@ -387,6 +387,18 @@ MDR_STATUSES = _upper(
     "GW_TIMEOUT", "DELIVERED", "DLR_UNCONFIRMED", "DLR_TIMEOUT", "RECEIVED", "GW_REJECT", "FAILED"
 )
 MESSAGE_TYPES = _upper("SMS", "MMS")
+
+# The friendly names of the enum-like arguments, as types an IDE and a type checker show.
+# A Literal must be written out; tests/test_catalog.py checks each against its table here.
+CdrAggregation = Literal["none", "connection", "tag", "billing_group"]
+CdrBreakdown = Literal["none", "did_vs_toll_free", "country", "did_vs_toll_free_per_country"]
+MdrAggregation = Literal["none", "profile", "tags"]
+SessionExpand = Literal["record", "none"]
+ReportKindName = Literal[
+    "billing_group", "mdr_detail", "cdr_detail", "mdr_usage_legacy", "cdr_usage_legacy",
+    "number_lookup_usage", "mdr_usage", "phone_numbers_csv", "wdr",
+]
+
 CDR_AGGREGATIONS = {
     "none": "NO_AGGREGATION",
     "connection": "CONNECTION",

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from . import _catalog, _dates, _engine, _frames, _money, _pagination, sessions
+from ._catalog import CdrAggregation, CdrBreakdown, MdrAggregation, SessionExpand
 from ._client import Client, get_client
 from ._dates import Moment
 from .reports import cdrs
@@ -297,8 +298,8 @@ def cdr_usage(
     start: Moment,
     end: Moment | None = None,
     *,
-    aggregation: str = "none",
-    breakdown: str = "none",
+    aggregation: CdrAggregation = "none",
+    breakdown: CdrBreakdown = "none",
     connections: Iterable[int | str] | None = None,
     client: Client | None = None,
 ) -> pd.DataFrame:
@@ -342,7 +343,7 @@ def mdr_usage(
     start: Moment,
     end: Moment | None = None,
     *,
-    aggregation: str = "none",
+    aggregation: MdrAggregation = "none",
     profiles: Iterable[str] | None = None,
     client: Client | None = None,
 ) -> pd.DataFrame:
@@ -723,7 +724,7 @@ def session_analysis(
     *,
     include_children: bool | None = None,
     max_depth: int | None = None,
-    expand: str | None = None,
+    expand: SessionExpand | None = None,
     date_time: Moment | None = None,
     client: Client | None = None,
 ) -> SessionTree:

@@ -59,6 +59,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import _catalog, _engine, _frames
+from ._catalog import ReportKindName
 from ._client import Client, get_client
 from ._dates import Moment
 from ._http import remove_orphan_parts
@@ -146,7 +147,9 @@ def _positive(name: str, value: Any) -> float:
 # -- the verbs ---------------------------------------------------------------------------------
 
 
-def create(kind: str, *, client: Client | None = None, **params: Any) -> dict[str, Any]:
+def create(
+    kind: ReportKindName, *, client: Client | None = None, **params: Any
+) -> dict[str, Any]:
     """Request a report.
 
     Parameters
@@ -178,7 +181,7 @@ def create(kind: str, *, client: Client | None = None, **params: Any) -> dict[st
     return report
 
 
-def list(kind: str, *, client: Client | None = None) -> pd.DataFrame:
+def list(kind: ReportKindName, *, client: Client | None = None) -> pd.DataFrame:
     """The kind's report requests, one row each.
 
     Returns
@@ -206,7 +209,9 @@ def list(kind: str, *, client: Client | None = None) -> pd.DataFrame:
     return _frames.records_to_frame(rows, "report_request")
 
 
-def get(kind: str, report_id: str, *, client: Client | None = None) -> dict[str, Any]:
+def get(
+    kind: ReportKindName, report_id: str, *, client: Client | None = None
+) -> dict[str, Any]:
     """A report request as it is now (never from the cache).
 
     Examples
@@ -219,7 +224,9 @@ def get(kind: str, report_id: str, *, client: Client | None = None) -> dict[str,
     return _get(_catalog.report_kind(kind), report_id, get_client(client))
 
 
-def delete(kind: str, report_id: str, *, client: Client | None = None) -> dict[str, Any]:
+def delete(
+    kind: ReportKindName, report_id: str, *, client: Client | None = None
+) -> dict[str, Any]:
     """Delete a report request (and its file kept on disk, if any).
 
     Returns
@@ -242,7 +249,7 @@ def delete(kind: str, report_id: str, *, client: Client | None = None) -> dict[s
 
 
 def wait(
-    kind: str,
+    kind: ReportKindName,
     report_id: str,
     *,
     timeout: float = DEFAULT_TIMEOUT,
@@ -315,7 +322,7 @@ def wait(
 
 
 def download(
-    kind: str,
+    kind: ReportKindName,
     report_or_id: str | Mapping[str, Any],
     *,
     path: str | os.PathLike[str] | None = None,
@@ -467,7 +474,7 @@ def _check_rows(k: _catalog.ReportKind, report: Mapping[str, Any], df: pd.DataFr
 
 
 def read(
-    kind: str,
+    kind: ReportKindName,
     *,
     timeout: float = DEFAULT_TIMEOUT,
     poll: float = DEFAULT_POLL,

@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import random
 import re
+import typing
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 from contract import require_spec
 
-from telnyx_analytics import _catalog, _dates, _frames
+from telnyx_analytics import _catalog, _dates, _frames, _pagination
 from telnyx_analytics._catalog import OPERATIONS, REPORT_KINDS, prepare
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -453,3 +454,36 @@ def test_paging_parameter_names_follow_the_description(spec: dict[str, Any]) -> 
         checked += 1
     assert checked >= 6
     assert {op.paging.name for op in OPERATIONS.values() if op.paging} == set(_catalog.PAGERS)
+
+
+# -- #12.7: the Literal types show the catalog's choices, no more and no fewer ----------------
+
+
+@pytest.mark.parametrize(
+    ("choices", "table"),
+    [
+        (_catalog.CdrAggregation, _catalog.CDR_AGGREGATIONS),
+        (_catalog.CdrBreakdown, _catalog.CDR_BREAKDOWNS),
+        (_catalog.MdrAggregation, _catalog.MDR_AGGREGATIONS),
+        (_catalog.SessionExpand, _catalog.SESSION_EXPAND),
+        (_catalog.ReportKindName, _catalog.REPORT_KINDS),
+        (_pagination.Style, _catalog.PAGERS),
+    ],
+)
+def test_each_literal_type_lists_its_catalog_table(choices: Any, table: dict) -> None:
+    assert list(typing.get_args(choices)) == list(table)
+
+
+def test_the_public_functions_take_the_literal_types() -> None:
+    from telnyx_analytics import records, reports
+
+    def hints(func: Any) -> dict[str, Any]:
+        return typing.get_type_hints(func)
+
+    assert hints(records.cdr_usage)["aggregation"] is _catalog.CdrAggregation
+    assert hints(records.cdr_usage)["breakdown"] is _catalog.CdrBreakdown
+    assert hints(records.mdr_usage)["aggregation"] is _catalog.MdrAggregation
+    assert hints(records.session_analysis)["expand"] == _catalog.SessionExpand | None
+    for verb in (reports.create, reports.list, reports.get, reports.delete, reports.wait,
+                 reports.download, reports.read):
+        assert hints(verb)["kind"] is _catalog.ReportKindName, verb.__name__
