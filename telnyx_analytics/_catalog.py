@@ -834,7 +834,7 @@ def fetchers() -> list[Operation]:
 class ReportKind:
     """One asynchronous report kind: its operations and how to read its answers."""
 
-    name: str
+    name: ReportKindName
     path: str
     csv_schema: str
     url_field: str = "report_url"

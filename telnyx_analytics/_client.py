@@ -357,7 +357,9 @@ class Client:
         paging = _pagination.pager(style)
         is_final = final or settled
 
-        def fetch(page_params: dict[str, Any], on_rate_limit: Any = None) -> Any:
+        def fetch(
+            page_params: dict[str, Any], on_rate_limit: Callable[[], None] | None = None
+        ) -> Any:
             def check(payload: Any) -> bool:
                 _pagination.check_page(payload, paging, page_params, path, records)
                 return is_final(payload)

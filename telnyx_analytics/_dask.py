@@ -18,11 +18,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .errors import TelnyxAnalyticsError
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 INSTALL = "pip install 'telnyx-analytics[dask]'"
 #: A ``top`` larger than any number of values: the partial breakdowns lump nothing.
@@ -53,7 +56,7 @@ def is_dask(obj: Any) -> bool:
 
 
 def read_days(runs: Sequence[Sequence[Path]], meta: pd.DataFrame,
-              reader: Callable[[Sequence[Path]], pd.DataFrame]) -> Any:  # fmt: skip
+              reader: Callable[[Sequence[Path]], pd.DataFrame]) -> dd.DataFrame:  # fmt: skip
     """A Dask DataFrame with one partition per run of files, read by ``reader`` on a worker."""
     dd = dataframe_module()
     import dask
@@ -80,7 +83,8 @@ def _partials(ddf: Any, reduce: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.Da
 
 def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: str | None = None,
             cost: Hashable = "cost", time: Hashable | None = None,
-            currency_column: Hashable = "currency", rates: Mapping[str, Any] | None = None,
+            currency_column: Hashable = "currency",
+            rates: Mapping[str, Any] | pd.DataFrame | None = None,
             to: str | None = None, count: Hashable | None = None) -> pd.DataFrame:  # fmt: skip
     """:func:`telnyx_analytics.cost_by` of a Dask DataFrame (same arguments, same result)."""
     from . import analysis

@@ -85,7 +85,7 @@ class PageFetcher(Protocol):
     """Fetches one page: its query parameters in, the decoded JSON body out."""
 
     def __call__(
-        self, params: dict[str, Any], on_rate_limit: Callable[[], None] | None = None
+        self, params: dict[str, Any], /, on_rate_limit: Callable[[], None] | None = None
     ) -> Any: ...
 
 

@@ -322,7 +322,7 @@ def cost_by(
         return _empty_cost_frame(df, [n for n in names if n != "_day"], currency_column, counted)
     groups, sums, rows = _grouped_micros(micros, keys, df.index)
     groups.columns = names
-    covered = {"count": rows}
+    covered: dict[Hashable, np.ndarray] = {"count": rows}
     if counted is not None:
         # The same keys give the same groups in the same order.
         covered = {counted: _grouped_micros(_whole_counts(df[counted], counted), keys,
@@ -389,7 +389,8 @@ def _converted_totals(groups: pd.DataFrame, sums: np.ndarray,
     else:
         out = pd.DataFrame({"_m": [sum(int(v) for v in converted)],
                             **{name: [int(v.sum())] for name, v in covered.items()}})
-    out.insert(len(keys), currency, pd.Categorical([rates.to] * len(out)))
+    out.insert(len(keys), currency, pd.Series(pd.Categorical([rates.to] * len(out)),
+                                              index=out.index))
     total = np.array([int(v) for v in out["_m"]], dtype=object)
     fits = all(abs(v) <= INT64_MAX for v in total)
     out["_m"] = money_series(total.astype(np.int64) if fits else total)
@@ -560,8 +561,9 @@ def usage_breakdown(
         keys.append(floor(to_utc(df[_time_column(df, time)]), freq).rename("period"))
     if money:
         keys.append(df[currency_column].astype(str).rename("currency"))
-    outer = [k.name for k in keys]  # the groups the top values are chosen within
-    keys.append(labels.rename(dimension))
+    outer = [str(k.name) for k in keys]  # the groups the top values are chosen within
+    labels.name = "_value"  # named `dimension` at the end: any label, even one like ours
+    keys.append(labels)
 
     if money:
         micros, _ = to_micros(df[metric], str(metric))
@@ -578,37 +580,38 @@ def usage_breakdown(
     # Rank each value by its total over the whole frame (within its currency), so that a
     # breakdown per period keeps the same values in every period.
     within = ["currency"] if money else []
-    totals = groups.groupby([*within, dimension], sort=False)["_v"].sum().reset_index()
+    totals = groups.groupby([*within, "_value"], sort=False)["_v"].sum().reset_index()
     totals["_big"] = [-int(v) if money else -v for v in totals["_v"]]
-    totals = totals.sort_values([*within, "_big", dimension], ignore_index=True)
+    totals = totals.sort_values([*within, "_big", "_value"], ignore_index=True)
     totals["_rank"] = (totals.groupby(within, sort=False).cumcount() if within
                        else np.arange(len(totals)))
-    groups = groups.merge(totals[[*within, dimension, "_rank"]], on=[*within, dimension])
+    groups = groups.merge(totals[[*within, "_value", "_rank"]], on=[*within, "_value"])
     lumped = groups["_rank"] >= top
-    groups[dimension] = groups[dimension].where(~lumped, other)
+    groups["_value"] = groups["_value"].where(~lumped, other)
     groups["_rank"] = groups["_rank"].where(~lumped, top)  # `other` comes last
-    merged = groups.groupby([*outer, dimension], sort=False, dropna=False).agg(
+    merged = groups.groupby([*outer, "_value"], sort=False, dropna=False).agg(
         _v=("_v", "sum"), _rank=("_rank", "min")).reset_index()
     merged = merged.sort_values([*outer, "_rank"], ignore_index=True).drop(columns="_rank")
 
     name = "count" if counting else metric
     if money:
-        whole = merged.groupby(outer, sort=False)["_v"].transform(
+        whole_micros = merged.groupby(outer, sort=False)["_v"].transform(
             lambda s: sum(int(v) for v in s))
-        share = [int(v) / int(w) if int(w) else np.nan
-                 for v, w in zip(merged["_v"], whole, strict=True)]
-        values = np.array([int(v) for v in merged["_v"]], dtype=object)
-        fits = all(abs(v) <= INT64_MAX for v in values)
-        merged[name] = money_series(values.astype(np.int64) if fits else values)
+        share = np.array([int(v) / int(w) if int(w) else np.nan
+                          for v, w in zip(merged["_v"], whole_micros, strict=True)],
+                         dtype="float64")
+        micros_total = np.array([int(v) for v in merged["_v"]], dtype=object)
+        fits = all(abs(v) <= INT64_MAX for v in micros_total)
+        merged[name] = money_series(micros_total.astype(np.int64) if fits else micros_total)
         merged["currency"] = merged["currency"].astype("category")
     else:
         whole = (merged.groupby(outer, sort=False)["_v"].transform("sum") if outer
                  else merged["_v"].sum())
-        share = (merged["_v"] / whole).astype("float64").to_numpy()
+        share = (merged["_v"] / whole).to_numpy(dtype="float64")
         merged[name] = merged["_v"]
-    merged["share"] = np.asarray(share, dtype="float64")
-    merged[dimension] = merged[dimension].astype("string")
-    return merged.drop(columns="_v")
+    merged["share"] = share
+    merged["_value"] = merged["_value"].astype("string")
+    return merged.drop(columns="_v").rename(columns={"_value": dimension})
 
 
 # -- spend across products ------------------------------------------------------------------
@@ -657,7 +660,7 @@ def spend_summary(
     >>> s[["product", "cost"]].astype(str).values.tolist()
     [['messaging', '0.004'], ['voice', '0.0125']]
     """
-    if isinstance(frames, pd.DataFrame) or _dask.is_dask(frames):
+    if not isinstance(frames, Mapping):  # one frame (pandas or Dask) with a product column
         _require(frames, "product", "frames")
         out = cost_by(frames, "product", freq=freq, cost=_cost_column(frames), rates=rates,
                       to=to)
@@ -945,7 +948,7 @@ def spend_anomalies(
             log.info("spend_anomalies: %s has %d periods (< 7); not judged", key, len(spend))
             continue
         values = spend.to_numpy(np.float64) / UNIT
-        baseline = _loo_medians(values, _seasons(spend.index, seasonal))
+        baseline = _loo_medians(values, _seasons(periods, seasonal))  # spend's periods
         residual = values - baseline
         score = _robust_scores(residual, baseline)
         if score is None:
@@ -957,9 +960,8 @@ def spend_anomalies(
         hits = np.flatnonzero((np.abs(score) > threshold) & big)
         if not len(hits):
             continue
-        rows = pd.DataFrame({"period": spend.index[hits]})
-        for name, value in zip(groups, key_values, strict=True):
-            rows[name] = value
+        rows = pd.DataFrame({"period": spend.index[hits]}
+                            | dict(zip(groups, key_values, strict=True)))
         rows["cost"] = money_series(spend.to_numpy()[hits])
         rows["baseline"] = baseline[hits]
         rows["deviation"] = residual[hits]
@@ -971,7 +973,9 @@ def spend_anomalies(
         return _empty_anomalies(totals, columns)
     out = pd.concat(found, ignore_index=True)
     out["currency"] = out["currency"].astype("category")
-    return out.sort_values(["period", *groups], ignore_index=True)[columns]
+    # Any label sorts (pandas takes any hashable); pandas-stubs types `by` as str only.
+    order: list[Any] = ["period", *groups]
+    return out.sort_values(order, ignore_index=True)[columns]
 
 
 def _check_threshold(name: str, value: Any) -> None:
@@ -1109,12 +1113,12 @@ def explain_anomaly(
                                                           "(missing)").astype(str)
         split = cost_by(labelled, name, freq=freq, cost=cost, time=time)
         rows = []
-        for value, part in split.groupby(name, sort=True):
+        for value, part in split.groupby(split[name], sort=True):
             micros = _period_series(part, periods)
             values = micros.to_numpy(np.float64) / UNIT
             baseline = _loo_medians(values, seasons)[at]
             rows.append({"dimension": str(name), "value": str(value), "currency": currency,
-                         "_m": int(micros.iloc[at]), "baseline": baseline,
+                         "_m": int(micros.to_numpy()[at]), "baseline": baseline,
                          "excess": values[at] - baseline})
         ranked = pd.DataFrame(rows)
         ranked = ranked.sort_values("excess", ascending=excess < 0, kind="stable")
@@ -1210,8 +1214,9 @@ def _robust_scores(residual: np.ndarray, baseline: np.ndarray) -> np.ndarray | N
     return score
 
 
-def _empty_anomalies(totals: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = totals.iloc[:0, :totals.columns.get_loc("cost") + 1].copy()
+def _empty_anomalies(totals: pd.DataFrame, columns: list[Hashable]) -> pd.DataFrame:
+    labels = list(totals.columns)
+    out = totals[labels[: labels.index("cost") + 1]].iloc[:0].copy()
     for name in ("baseline", "deviation", "impact_pct", "score"):
         out[name] = pd.Series([], dtype="float64")
     out["kind"] = pd.Series([], dtype=object)

@@ -166,7 +166,8 @@ class APIStatusError(TelnyxAnalyticsError):
         self.url = url
         self.errors = list(errors or [])
         first = self.errors[0] if self.errors else {}
-        source = first.get("source") if isinstance(first.get("source"), Mapping) else {}
+        given = first.get("source")
+        source: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
         self.code = _text(first.get("code"))
         # Session-analysis errors say "message" where every other family says "title".
         self.title = _text(first.get("title")) or _text(first.get("message"))

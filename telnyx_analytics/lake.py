@@ -209,7 +209,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_atomic(target: Path, write: Callable[[Path], None]) -> bool:
+def _write_atomic(target: Path, write: Callable[[Path], object]) -> bool:
     """Write ``target`` through ``write(tmp)``, flushed to disk and renamed into place.
 
     Readers see the old file or the new one, never a part. When the file on disk already
@@ -302,7 +302,7 @@ def _load_manifest(root: Path) -> dict[str, Any]:
             raise ManifestError(f"{root}: day files exist but {MANIFEST} is missing; {rebuild}")
         return {"format": FORMAT, "account": None, "kinds": {}}
     try:
-        manifest = json.loads(path.read_text("utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text("utf-8"))
         if manifest.get("format") != FORMAT or not isinstance(manifest.get("kinds"), dict):
             raise ValueError("not a lake manifest of format 1")
         for kind, days in manifest["kinds"].items():

@@ -837,15 +837,18 @@ def session_totals(
     >>> len(costly) <= 3 * costly["currency"].nunique(), bool(costly["events"].min() >= 1)
     (True, True)
     """
-    if (calls is None) == (start is None):
-        raise ValueError("session_totals: give calls (a frame of call records or their ids) "
-                         "or start (and end) for the calls of a window, not both")
+    one_of = ("session_totals: give calls (a frame of call records or their ids) "
+              "or start (and end) for the calls of a window, not both")
+    if calls is not None and start is not None:
+        raise ValueError(one_of)
     if end is not None and start is None:
         raise ValueError("end: goes with start (the window whose calls are costed)")
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise ValueError(f"top={top!r}: expected a positive integer or None")
     client = get_client(client)
     if calls is None:
+        if start is None:
+            raise ValueError(one_of)
         calls = cdrs(start, end if end is not None else start, client=client)
     events = _events(calls)
     ids = list(events)
@@ -864,7 +867,7 @@ def session_totals(
                                   progress=client.progress, desc="session totals",
                                   unit="session")
     out = pd.DataFrame(rows, columns=list(SESSION_TOTAL_COLUMNS[1:]))
-    out.insert(0, "event_id", pd.array(ids, dtype="string"))
+    out.insert(0, "event_id", pd.Series(ids, dtype="string"))
     out = out.drop_duplicates("session_id", ignore_index=True)
     for name in ("total_cost", "root_cost"):
         out[name] = _money.to_money(out[name].astype(object))

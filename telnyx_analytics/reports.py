@@ -53,7 +53,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 import pyarrow as pa
@@ -608,6 +608,10 @@ def _request_key(call: _catalog.Call) -> str:
 KEPT_SUFFIX = "-reports"
 
 
+@overload
+def kept_reports_dir(cache_path: Path) -> Path: ...
+@overload
+def kept_reports_dir(cache_path: None) -> None: ...
 def kept_reports_dir(cache_path: Path | None) -> Path | None:
     """The folder of finished report files kept beside an HTTP cache file (every account).
 

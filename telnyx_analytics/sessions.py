@@ -195,7 +195,8 @@ class SessionTree:
             return np.zeros(len(nodes), bool)
         # The API truncates by depth: only leaves on the deepest returned level may hide
         # descendants; a shallower leaf really has none.
-        return ((nodes["n_children"] == 0) & (nodes["depth"] == nodes["depth"].max())).to_numpy()
+        leaves = (nodes["n_children"] == 0) & (nodes["depth"] == nodes["depth"].max())
+        return np.asarray(leaves, dtype=bool)
 
     def check(self) -> pd.DataFrame:
         """The nodes that break the cost invariant (an empty frame when there are none).
