@@ -34,6 +34,7 @@ from . import _catalog, _dates, _engine, _frames, _money, _pagination, sessions
 from ._catalog import CdrAggregation, CdrBreakdown, MdrAggregation, SessionExpand
 from ._client import Client, get_client
 from ._dates import Moment
+from ._docstrings import shared_docs
 from .reports import cdrs
 from .sessions import SessionTree
 
@@ -58,6 +59,7 @@ log = logging.getLogger("telnyx_analytics.records")
 # -- detail records -------------------------------------------------------------------------
 
 
+@shared_docs
 def call_events(
     start: Moment | None = None,
     end: Moment | None = None,
@@ -77,12 +79,8 @@ def call_events(
     ----------
     start, end : str, date, datetime or Timestamp, optional
         Inclusive window on ``event_timestamp``.
-    page_size : int, optional
-        Events per page (1 to 250; default 250).
-    limit : int, optional
-        Stop after this many events.
-    client : Client, optional
-        Default: the module-wide client.
+    {paging}
+    {client}
     **filters
         ``leg_id``, ``application_session_id`` (UUIDs), ``application_name_contains``
         (3+ characters), ``connection_id``, ``outbound_voice_profile_id``, ``product``
@@ -110,6 +108,7 @@ def call_events(
     return df
 
 
+@shared_docs
 def mdrs(
     start: Moment,
     end: Moment | None = None,
@@ -123,15 +122,9 @@ def mdrs(
 
     Parameters
     ----------
-    start, end : str, date, datetime or Timestamp
-        Inclusive window (a day as ``end`` includes that day; naive values are UTC), or
-        a named period alone (``"last_month"``), or an offset alone (``"-7d"``: to now).
-    page_size : int, optional
-        Records per page (1 to 250; default 250).
-    limit : int, optional
-        Stop after this many records.
-    client : Client, optional
-        Default: the module-wide client.
+    {window}
+    {paging}
+    {client}
     **filters
         ``id``, ``direction`` (``inbound``/``outbound``), ``profile``, ``cld``, ``cli``,
         ``status`` (``delivered``, ``failed``, ...), ``message_type`` (``sms``/``mms``);
@@ -160,6 +153,7 @@ def mdrs(
     return df
 
 
+@shared_docs
 def wdrs(
     start: Moment,
     end: Moment | None = None,
@@ -173,14 +167,9 @@ def wdrs(
 
     Parameters
     ----------
-    start, end : str, date, datetime or Timestamp
-        Inclusive window, or a named period or offset alone (as :func:`mdrs`).
-    page_size : int, optional
-        Records per page (1 to 250; default 250).
-    limit : int, optional
-        Stop after this many records.
-    client : Client, optional
-        Default: the module-wide client.
+    {window}
+    {paging}
+    {client}
     **filters
         ``id``, ``mcc``, ``mnc``, ``imsi``, ``sim_group_name``, ``sim_group_id``,
         ``sim_card_id``, ``phone_number``, ``sort`` (fields, ``-`` for descending).
@@ -294,6 +283,7 @@ def detail_records(
 # -- synchronous usage reports ------------------------------------------------------------
 
 
+@shared_docs
 def cdr_usage(
     start: Moment,
     end: Moment | None = None,
@@ -307,16 +297,14 @@ def cdr_usage(
 
     Parameters
     ----------
-    start, end : str, date, datetime or Timestamp
-        Inclusive window, or a named period or offset alone (as :func:`mdrs`).
+    {window}
     aggregation : {"none", "connection", "tag", "billing_group"}
         Rows per connection, tag or billing group (``"none"``: one total per direction).
     breakdown : {"none", "did_vs_toll_free", "country", "did_vs_toll_free_per_country"}
         Further rows per number type and/or country.
     connections : list of int, optional
         Only these connection ids.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
 
     Returns
     -------
@@ -339,6 +327,7 @@ def cdr_usage(
                          breakdown=breakdown, connections=connections)
 
 
+@shared_docs
 def mdr_usage(
     start: Moment,
     end: Moment | None = None,
@@ -351,14 +340,12 @@ def mdr_usage(
 
     Parameters
     ----------
-    start, end : str, date, datetime or Timestamp
-        Inclusive window, or a named period or offset alone (as :func:`mdrs`).
+    {window}
     aggregation : {"none", "profile", "tags"}
         Rows per messaging profile or tag (``"none"``: totals by direction and type).
     profiles : list of str, optional
         Only these messaging profiles.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
 
     Returns
     -------
@@ -478,6 +465,7 @@ def _check_usage(
     return product, dims, mets
 
 
+@shared_docs
 def product_usage(
     product: str,
     dimensions: Sequence[str],
@@ -512,8 +500,7 @@ def product_usage(
         Rows per page (1 to 5000; default 5000).
     limit : int, optional
         Stop after this many rows.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
     **options
         ``date_range`` (``"last_7_days"``, ``"this_month"``...), ``filter`` (a dict of
         dimension to value), ``managed_accounts`` (bool), ``sort`` (list of names).
@@ -578,6 +565,7 @@ def product_usage(
     return df
 
 
+@shared_docs
 def product_usage_options(
     product: str | None = None, *, client: Client | None = None
 ) -> pd.DataFrame:
@@ -587,8 +575,7 @@ def product_usage_options(
     ----------
     product : str, optional
         One product; default: all.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
 
     Returns
     -------
@@ -646,6 +633,7 @@ def cdr_report_fields(*, client: Client | None = None) -> pd.DataFrame:
     return _engine.frame("cdr_report_fields", client)
 
 
+@shared_docs
 def session_metadata(
     record_type: str | None = None, *, client: Client | None = None
 ) -> pd.DataFrame:
@@ -655,8 +643,7 @@ def session_metadata(
     ----------
     record_type : str, optional
         None: one row per record type. A record type: one row per relationship it has.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
 
     Returns
     -------
@@ -718,6 +705,7 @@ def session_metadata(
     return df
 
 
+@shared_docs
 def session_analysis(
     record_type: str,
     event_id: str,
@@ -744,8 +732,7 @@ def session_analysis(
         Whether each node carries its detail record (API default ``"record"``).
     date_time : str, date, datetime or Timestamp, optional
         When the event happened, for a faster lookup.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
 
     Returns
     -------
@@ -772,6 +759,7 @@ SESSION_TOTAL_COLUMNS = ("event_id", "session_id", "currency", "total_cost", "ro
                          "events", "products")
 
 
+@shared_docs
 def session_totals(
     calls: pd.DataFrame | Iterable[str] | None = None,
     *,
@@ -804,8 +792,7 @@ def session_totals(
         The record type of the events (see :func:`session_metadata`).
     top : int, optional
         Keep only the ``top`` costliest sessions of each currency.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
 
     Returns
     -------

@@ -62,6 +62,7 @@ from . import _catalog, _engine, _frames
 from ._catalog import ReportKindName
 from ._client import Client, get_client
 from ._dates import Moment
+from ._docstrings import shared_docs
 from ._http import remove_orphan_parts
 from ._progress import StatusLine
 from .errors import (
@@ -147,6 +148,7 @@ def _positive(name: str, value: Any) -> float:
 # -- the verbs ---------------------------------------------------------------------------------
 
 
+@shared_docs
 def create(
     kind: ReportKindName, *, client: Client | None = None, **params: Any
 ) -> dict[str, Any]:
@@ -156,8 +158,7 @@ def create(
     ----------
     kind : str
         One of :data:`KINDS`.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
     **params
         The kind's parameters: ``start``, ``end`` and filters in the fetchers' vocabulary;
         ``month`` and ``year`` for ``billing_group``; none needed for ``phone_numbers_csv``.
@@ -248,6 +249,7 @@ def delete(
     return report or {"id": report_id}
 
 
+@shared_docs
 def wait(
     kind: ReportKindName,
     report_id: str,
@@ -271,8 +273,7 @@ def wait(
         Seconds to wait at most.
     poll : float
         Seconds before the second poll.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
 
     Returns
     -------
@@ -321,6 +322,7 @@ def wait(
         line.close()
 
 
+@shared_docs
 def download(
     kind: ReportKindName,
     report_or_id: str | Mapping[str, Any],
@@ -347,8 +349,7 @@ def download(
     path : path, optional
         Also (or, without a cache, only) keep the CSV at this file path; a directory
         gets ``<report id>.csv``.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
 
     Returns
     -------
@@ -473,6 +474,7 @@ def _check_rows(k: _catalog.ReportKind, report: Mapping[str, Any], df: pd.DataFr
         )
 
 
+@shared_docs
 def read(
     kind: ReportKindName,
     *,
@@ -498,8 +500,7 @@ def read(
         See :func:`download`.
     max_age : float or None
         Seconds a finished report may be reused; ``0`` or ``None`` always requests a new one.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
     **params
         See :func:`create`.
 
@@ -544,6 +545,7 @@ def read(
     return df
 
 
+@shared_docs
 def cdrs(
     start: Moment, end: Moment | None = None, *, client: Client | None = None, **filters: Any
 ) -> pd.DataFrame:
@@ -551,11 +553,8 @@ def cdrs(
 
     Parameters
     ----------
-    start, end : str, date, datetime or Timestamp
-        Inclusive window (naive values are UTC; a day as ``end`` includes it), or a
-        named period alone (``"last_month"``), or an offset alone (``"-7d"``: to now).
-    client : Client, optional
-        Default: the module-wide client.
+    {window}
+    {client}
     **filters
         ``directions``, ``record_types``, ``connections``, ``fields``, ``filters``,
         ``source``, ``timezone``, ``report_name``, and :func:`read`'s ``timeout``,

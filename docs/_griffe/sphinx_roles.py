@@ -10,6 +10,9 @@ reST habits come out wrong when mkdocstrings renders them as Markdown:
 - a reST simple table (rows between ``====  ====`` borders) would become one paragraph:
   it becomes a bullet list, one item per row.
 
+Before those, the docstring pieces written once in ``telnyx_analytics/_docstrings.py``
+are filled in, so the reference reads as ``help()`` does.
+
 Loaded by ``mkdocs.yml`` (``extensions`` of the python handler); excluded from the site.
 """
 
@@ -19,6 +22,8 @@ import re
 from typing import Any
 
 import griffe
+
+from telnyx_analytics._docstrings import fill
 
 # :role:`target`, :role:`~a.b.c` (show only "c") and :role:`title <target>`.
 _ROLE = re.compile(r":(?:py:)?(?:func|meth|class|data|attr|mod|exc|obj|const):`([^`]+)`")
@@ -114,5 +119,7 @@ class SphinxRoles(griffe.Extension):
 
     def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            text = strip_roles(obj.docstring.value)
+            # griffe reads docstrings from the source: fill the shared pieces ({client},
+            # {window} ...) as the package's @shared_docs does when the function is defined.
+            text = strip_roles(fill(obj.docstring.value))
             obj.docstring.value = fence_doctests(tables_to_lists(text))
