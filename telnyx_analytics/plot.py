@@ -28,13 +28,14 @@ import logging
 import zlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import matplotlib.dates as mdates
 import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_hex, to_rgb
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
@@ -58,6 +59,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("telnyx_analytics.plot")
+
+#: The forms of :func:`usage_breakdown` (``kind=``).
+UsageKind = Literal["bar", "area"]
 
 # Matplotlib's "tab10" without its grey (grey is "Other"), then five darker colours of
 # "tab20b"/"tab20c" that stay apart from them: strong colours only, no pale twins that
@@ -211,7 +215,10 @@ def _shorten(labels: Sequence[str], width: int = 16) -> dict[str, str]:
             out[label] = label[:8] + "…"
             continue
         for k in range(4, len(label) - 6):
-            if unique(lambda x, k=k: x[:4] + x[-k:]):
+            def ends(x: str, k: int = k) -> str:
+                return x[:4] + x[-k:]
+
+            if unique(ends):
                 out[label] = f"{label[:4]}…{label[-k:]}"
                 break
     return out
@@ -278,7 +285,15 @@ def _new_axes(ax: Axes | None) -> Axes:
     return ax
 
 
-def _tidy(ax: Axes, grid_axis: str = "y") -> None:
+def _root_figure(ax: Axes) -> Figure:
+    """The figure ``ax`` is drawn on (the top one, when it sits in a subfigure)."""
+    figure = ax.get_figure(root=True)
+    if not isinstance(figure, Figure):
+        raise TypeError(f"the Axes is on no figure: {ax!r}")
+    return figure
+
+
+def _tidy(ax: Axes, grid_axis: Literal["both", "x", "y"] = "y") -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis=grid_axis, alpha=0.3, linewidth=0.8)
     ax.set_axisbelow(True)
@@ -319,7 +334,8 @@ def _title(target: Any, title: str, left_out: Sequence[str]) -> None:
 
 def _floats(values: pd.Series) -> np.ndarray:
     micros, _ = to_micros(values, "cost")
-    return micros / UNIT
+    floats: np.ndarray = np.asarray(micros, dtype=np.float64) / UNIT
+    return floats
 
 
 def _date_axis(ax: Axes) -> None:
@@ -328,7 +344,7 @@ def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _naive(periods: pd.DatetimeIndex | pd.Series) -> np.ndarray:
+def _naive(periods: pd.Index | pd.Series) -> np.ndarray:
     """UTC period starts as naive datetimes (matplotlib would convert aware ones to local)."""
     index = pd.DatetimeIndex(periods)
     return index.tz_convert("UTC").tz_localize(None).to_pydatetime()
@@ -458,7 +474,7 @@ def _panels(frame: pd.DataFrame, grid: _Grid) -> list[_Panel]:
 def _layout(panels: list[_Panel], grid: _Grid, ax: Axes | None,
             draw: Callable[[Axes, int], str | None], *, time_axis: bool, value_axis: str,
             title: str, left_out: Sequence[str], legend_title: str | None = None,
-            legend_order: Sequence[str] = ()) -> Any:
+            legend_order: Sequence[str] = ()) -> Axes | np.ndarray:
     """Draw one Axes (no small multiples) or a grid of panels; legend and title included.
 
     ``draw(ax, i)`` draws panel ``i`` and returns its currency (None when not money).
@@ -630,7 +646,7 @@ def cost_over_time(
     def draw(ax: Axes, i: int) -> str | None:
         mask = panels[i].mask
         part = values[mask].groupby([totals["period"][mask], labels[mask]]).sum()
-        table = part.unstack(fill_value=0.0).reindex(periods, fill_value=0.0)
+        table = part.unstack(fill_value=0).reindex(periods, fill_value=0.0)
         table = table[[x for x in order if x in table.columns]]
         _stacked(ax, table, [colors[x] for x in table.columns],
                  [short[x] for x in table.columns], freq, kwargs)
@@ -662,7 +678,7 @@ def usage_breakdown(
     dimension: Hashable | Sequence[Hashable],
     metric: Hashable,
     *,
-    kind: str = "bar",
+    kind: UsageKind = "bar",
     ax: Axes | None = None,
     col: Hashable | None = None,
     row: Hashable | None = None,
@@ -728,8 +744,8 @@ def usage_breakdown(
     >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_title()
     (['US', 'CA', 'Other'], 'Message parts by country')
     """
-    if kind not in ("bar", "area"):
-        raise ValueError(f"kind={kind!r}: use 'bar' or 'area'")
+    if kind not in get_args(UsageKind):
+        raise ValueError(f"kind={kind!r}: use one of {', '.join(map(repr, get_args(UsageKind)))}")
     dims = analysis._as_list(dimension)
     if not dims:
         raise ValueError("dimension: give a column (or a list of columns) to break down by")
@@ -757,7 +773,7 @@ def usage_breakdown(
         time = "period" if area else None
     left_out: list[str] = []
     if money and "currency" in frame.columns:  # else analysis says what is missing
-        counts = frame.groupby(_text(frame["currency"]))[metric].size() if rates is None \
+        counts = frame.groupby(_text(frame["currency"])).size() if rates is None \
             else pd.Series({str(to): 1})
         frame, _, left_out = _one_currency(frame, counts, currency, "currency" in facets)
     elif currency is not None and "currency" in frame.columns:
@@ -813,8 +829,8 @@ def usage_breakdown(
 
     def draw_area(ax: Axes, i: int) -> str | None:
         table = tables[i]
-        wide = table["_v"].groupby([table["period"], table[key].astype(str)]).sum()
-        wide = wide.unstack(fill_value=0.0)
+        summed = table["_v"].groupby([table["period"], table[key].astype(str)]).sum()
+        wide = summed.unstack(fill_value=0)
         wide = wide[[x for x in values if x in wide.columns]]
         wide = wide.reindex(period_range(wide.index.min(), wide.index.max(), freq),
                             fill_value=0.0)
@@ -956,13 +972,13 @@ def session_tree(
     """
     own_figure = ax is None
     ax = _new_axes(ax)
-    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
+    height_pt = ax.get_position().height * _root_figure(ax).get_figheight() * 72
     if max_rows is None:
         max_rows = max(6, int(height_pt // 14))
     rows = _visible_rows(tree, max_rows, max_depth)
     if own_figure and len(rows) < max_rows:
         # A figure of its own is only as tall as its rows: no blank band under a short tree.
-        ax.figure.set_figheight(max(1.6, 1.0 + 0.22 * len(rows)))
+        _root_figure(ax).set_figheight(max(1.6, 1.0 + 0.22 * len(rows)))
     nodes = tree.nodes
     own = _floats(nodes["event_cost"])
     cum = _floats(nodes["cumulative_cost"])
@@ -1173,12 +1189,13 @@ def _tree_blocks(tree: SessionTree) -> list[dict[str, Any]]:
     nodes = tree.nodes
     own = _floats(nodes["event_cost"])
     cum = _floats(nodes["cumulative_cost"])
+    depth = nodes["depth"].to_numpy(dtype=np.int64)
     blocks: list[dict[str, Any]] = []
     starts: dict[int, tuple[float, int | None]] = {0: (0.0, None)}
     for pos in range(len(nodes)):  # depth-first: a parent is placed before its children
         start, parent = starts[pos]
         kids = sorted(tree.children(pos), key=lambda c: (-cum[c], c))
-        blocks.append({"level": int(nodes["depth"].iat[pos]), "start": start,
+        blocks.append({"level": int(depth[pos]), "start": start,
                        "size": float(max(cum[pos], 0.0)), "own": float(max(own[pos], 0.0)),
                        "label": str(nodes["event_name"].iat[pos]),
                        "product": str(nodes["product"].iat[pos]), "parent": parent,
@@ -1226,7 +1243,7 @@ def _draw_icicle(ax: Axes, blocks: list[dict[str, Any]], columns: list[str], cur
                  kwargs: dict[str, Any]) -> float:
     """Draw the blocks (money axis up from 0, largest at the top); returns the total."""
     total = sum(b["size"] for b in blocks if b["level"] == 0) or 1.0
-    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
+    height_pt = ax.get_position().height * _root_figure(ax).get_figheight() * 72
     per_pt = total / max(height_pt, 1.0)  # cost per point of height
     outside: list[dict[str, Any]] = []
     for b in blocks:

@@ -490,3 +490,13 @@ def test_the_public_functions_take_the_literal_types() -> None:
         assert hints(verb)["kind"] is _catalog.ReportKindName, verb.__name__
     # lake.read's return type names Dask, imported only for type checkers: read the text.
     assert lake.read.__annotations__["kind"] == "LakeKindName"
+
+
+def test_the_plot_kind_literal_is_what_usage_breakdown_accepts() -> None:
+    from telnyx_analytics import plot
+
+    assert plot.usage_breakdown.__annotations__["kind"] == "UsageKind"
+    assert typing.get_args(plot.UsageKind) == ("bar", "area")
+    frame = pd.DataFrame({"country_code": ["US"], "parts": [1]})
+    with pytest.raises(ValueError, match=r"kind='pie': use one of 'bar', 'area'"):
+        plot.usage_breakdown(frame, "country_code", "parts", kind="pie")
