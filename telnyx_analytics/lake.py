@@ -140,10 +140,6 @@ class LakeKind:
     fetch: Callable[[pd.Timestamp, pd.Timestamp, Client], pd.DataFrame]
 
 
-#: The names of the kinds, as a type an IDE shows (tests/test_catalog.py checks it
-#: against KINDS).
-LakeKindName = Literal["mdrs", "cdrs", "wdrs"]
-
 #: The kinds a lake keeps, by name. Settle horizons: Telnyx warns that an MDR report whose
 #: end falls within the last 4 hours may miss records still waiting for a delivery
 #: receipt, so a day of MDRs settles 6 hours after it ends; a CDR exists once its call has
@@ -638,7 +634,7 @@ def _read_files(files: Sequence[Path], columns: list[str] | None, kind: LakeKind
 
 def read(
     path: str | os.PathLike[str],
-    kind: LakeKindName,
+    kind: str,
     start: Moment | None = None,
     end: Moment | None = None,
     *,

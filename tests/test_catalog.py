@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from contract import require_spec
 
-from telnyx_analytics import _catalog, _dates, _frames, _pagination, lake
+from telnyx_analytics import _catalog, _dates, _frames, _pagination
 from telnyx_analytics._catalog import OPERATIONS, REPORT_KINDS, prepare
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -468,7 +468,6 @@ def test_paging_parameter_names_follow_the_description(spec: dict[str, Any]) -> 
         (_catalog.SessionExpand, _catalog.SESSION_EXPAND),
         (_catalog.ReportKindName, _catalog.REPORT_KINDS),
         (_pagination.Style, _catalog.PAGERS),
-        (lake.LakeKindName, lake.KINDS),
     ],
 )
 def test_each_literal_type_lists_its_catalog_table(choices: Any, table: dict) -> None:
@@ -488,8 +487,6 @@ def test_the_public_functions_take_the_literal_types() -> None:
     for verb in (reports.create, reports.list, reports.get, reports.delete, reports.wait,
                  reports.download, reports.read):
         assert hints(verb)["kind"] is _catalog.ReportKindName, verb.__name__
-    # lake.read's return type names Dask, imported only for type checkers: read the text.
-    assert lake.read.__annotations__["kind"] == "LakeKindName"
 
 
 def test_the_plot_kind_literal_is_what_usage_breakdown_accepts() -> None:
