@@ -305,10 +305,11 @@ def wait(
     try:
         while True:
             report = _get(k, report_id, client)
-            if _status(report, k) != status:
-                status = _status(report, k)
+            current = _status(report, k)
+            if current != status:
+                status = current
                 log.info("%s report %s: %s", k.name, report_id, status)
-            line.show(status)
+            line.show(current)
             if status == "complete":
                 return report
             if status in _catalog.FINAL_STATUSES:
