@@ -516,7 +516,7 @@ def _country_section(writer: _Writer, first: dt.date, last: dt.date, client: tx.
             "cost",
             top=TOP,
             ax=right,
-            title="Messaging spend by country, each in its currency",
+            title="Messaging spend by country",
         )
 
     png = writer.figure("messaging_by_country.png", draw, size=(11.0, 4.8))
