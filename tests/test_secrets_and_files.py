@@ -62,6 +62,8 @@ def mode(path: Path) -> int:
 
 
 # -- the key travels only over TLS, or to this machine ---------------------------------------
+# These tests only build clients (the checks run in the constructor): no request is ever sent,
+# so naming the real API's host here reaches nothing.
 
 
 @pytest.mark.parametrize(
