@@ -231,3 +231,25 @@ class HostileServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# -- helpers shared by the tests of hostile answers -------------------------------------------
+
+
+def quick_client(key: str, base_url: str, **kwargs: Any) -> Any:
+    """A client for these servers: no cache, no progress bar, retries in milliseconds."""
+    from telnyx_analytics._client import Client
+    from telnyx_analytics._http import RetryPolicy
+
+    kwargs.setdefault("cache", False)
+    kwargs.setdefault("retry_policy",
+                      RetryPolicy(initial_delay=0.001, max_delay=0.004, max_retry_after=0.004))
+    kwargs.setdefault("progress", False)
+    return Client(key, base_url, **kwargs)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (just released by the kernel)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -21,30 +20,20 @@ import traceback
 from pathlib import Path
 
 import pytest
-from hostile import Answer
+from hostile import Answer, closed_port, quick_client
 
 import telnyx_analytics as tx
 from telnyx_analytics import reports
 from telnyx_analytics._client import Client
-from telnyx_analytics._http import PART_SUFFIX, RetryPolicy
+from telnyx_analytics._http import PART_SUFFIX
 from telnyx_analytics.cli import main
 from telnyx_analytics.errors import APIConnectionError, TelnyxAnalyticsError
 
 KEY = "KEY_s3cret_0f_the_account_7a6b5c"
-FAST = RetryPolicy(initial_delay=0.001, max_delay=0.004, max_retry_after=0.004)
 
 
 def client(base_url: str, **kwargs) -> Client:
-    kwargs.setdefault("cache", False)
-    kwargs.setdefault("retry_policy", FAST)
-    kwargs.setdefault("progress", False)
-    return Client(KEY, base_url, **kwargs)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return quick_client(KEY, base_url, **kwargs)
 
 
 def rendered_with_locals(exc: BaseException) -> str:

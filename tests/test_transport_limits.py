@@ -9,18 +9,17 @@ result or in one typed error, never a short frame. Retry waits are shortened wit
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import requests
-from hostile import Answer, HostileServer, Seen
+from hostile import Answer, HostileServer, Seen, closed_port, quick_client
 
 from telnyx_analytics import reports
 from telnyx_analytics._client import Client
-from telnyx_analytics._http import RetryPolicy, remove_orphan_parts
+from telnyx_analytics._http import remove_orphan_parts
 from telnyx_analytics.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -29,20 +28,10 @@ from telnyx_analytics.errors import (
 )
 
 KEY = "KEY_limits_5ecret_9f8e7d6c5b4a"
-FAST = RetryPolicy(initial_delay=0.001, max_delay=0.004, max_retry_after=0.004)
 
 
 def client(base_url: str, **kwargs) -> Client:
-    kwargs.setdefault("cache", False)
-    kwargs.setdefault("retry_policy", FAST)
-    kwargs.setdefault("progress", False)
-    return Client(KEY, base_url, **kwargs)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return quick_client(KEY, base_url, **kwargs)
 
 
 def wait_for(condition, what: str, seconds: float = 10.0) -> None:
