@@ -51,13 +51,13 @@ def mode(path: Path) -> int:
 
 
 # -- the key travels only over TLS, or to this machine ---------------------------------------
-# These tests only build clients (the checks run in the constructor): no request is ever sent,
-# so naming the real API's host here reaches nothing.
+# These tests only build clients (the checks run in the constructor): no request is ever sent.
+# The hosts are reserved example names (RFC 2606) and private addresses, never the real API.
 
 
 @pytest.mark.parametrize(
     "base_url",
-    ["http://api.telnyx.com/v2", "http://10.0.0.5:8080/v2", "http://example.com",
+    ["http://api.example.com/v2", "http://10.0.0.5:8080/v2", "http://example.com",
      "http://127.0.0.1.nip.io/v2"],
 )
 def test_plain_http_is_refused_except_to_a_loopback_address(base_url: str, monkeypatch) -> None:
@@ -71,7 +71,7 @@ def test_plain_http_is_refused_except_to_a_loopback_address(base_url: str, monke
 @pytest.mark.parametrize(
     "base_url",
     ["http://127.0.0.1:9/v2", "http://127.8.0.1/v2", "http://localhost:9/v2",
-     "http://[::1]:9/v2", "https://api.telnyx.com/v2", "https://10.0.0.5/v2"],
+     "http://[::1]:9/v2", "https://api.example.com/v2", "https://10.0.0.5/v2"],
 )
 def test_loopback_and_https_base_urls_are_accepted(base_url: str) -> None:
     assert Client(KEY, base_url, cache=False).base_url == base_url
