@@ -36,7 +36,6 @@ from ._http import (
     api_key_header,
     check_base_url,
     default_cache_path,
-    redact_userinfo,
 )
 from ._pagination import Records, Style
 
@@ -61,7 +60,9 @@ class Client:
     base_url : str, optional
         Default: ``$TELNYX_BASE_URL``, else ``https://api.telnyx.com/v2``. Point it at a
         sandbox (``sb.base_url``) to work without an account. Plain ``http://`` is refused
-        except to a loopback address: the key never travels in clear.
+        except to a loopback address: the key never travels in clear. A
+        ``user:password@`` part is refused too: requests would send it as Basic auth in
+        place of the key.
     cache : path or bool, default True
         The SQLite file of the HTTP cache. ``True``: the default location (see
         :func:`telnyx_analytics._http.default_cache_path`; ``$TELNYX_ANALYTICS_CACHE``
@@ -197,7 +198,7 @@ class Client:
             return "Client(<not built>)"
         cache = str(self.cache_path) if self.cache_path else False
         return (
-            f"Client(base_url={redact_userinfo(self.base_url)!r}, cache={cache!r}, "
+            f"Client(base_url={self.base_url!r}, cache={cache!r}, "
             f"concurrency={self.concurrency})"
         )
 

@@ -372,8 +372,13 @@ def api_key_header(value: Any, env: str) -> tuple[_Bearer | None, Exception | No
 
 
 def check_base_url(base_url: str) -> None:
-    """Refuse a base URL that would send the key in clear: plain ``http://`` is allowed
-    only to a loopback address (``localhost``, ``127.0.0.0/8``, ``::1``: a local sandbox).
+    """Refuse a base URL the client cannot use safely.
+
+    - A ``user:password@`` part (or a bare ``user@``): requests would send it as Basic
+      auth in place of the ``Authorization: Bearer`` header, so no request could ever
+      work. The message never shows the URL, which holds the password.
+    - Plain ``http://`` except to a loopback address (``localhost``, ``127.0.0.0/8``,
+      ``::1``: a local sandbox): the key would travel in clear.
 
     >>> check_base_url("https://api.telnyx.com/v2"), check_base_url("http://127.0.0.1:8080/v2")
     (None, None)
@@ -381,18 +386,30 @@ def check_base_url(base_url: str) -> None:
     Traceback (most recent call last):
     ...
     ValueError: base_url http://api.example.com/v2 would send the API key in clear: ...
+    >>> check_base_url("https://me:s3cret@proxy.example/v2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: base_url must not contain a user name or password (user:password@host): ...
     """
+    # Anywhere in the text, not only in what urlsplit takes for the authority: a URL
+    # without its scheme ("me:s3cret@host/v2") would otherwise be quoted by the next
+    # message, password and all. An API base URL has no other use for "@".
+    if "@" in base_url:
+        raise ValueError(
+            "base_url must not contain a user name or password (user:password@host): "
+            "requests would send them as Basic auth instead of the API key, so no request "
+            "could succeed; give the key as api_key (or TELNYX_API_KEY) and the URL without "
+            "them (the URL is not shown)"
+        )
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
-            "base_url must be an http(s) URL such as https://api.telnyx.com/v2, got "
-            f"{redact_userinfo(base_url)!r}"
+            f"base_url must be an http(s) URL such as https://api.telnyx.com/v2, got {base_url!r}"
         )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ValueError(
-            f"base_url {redact_userinfo(base_url)} would send the API key in clear: plain "
-            "http:// is only allowed to a loopback address (localhost, 127.0.0.1, ::1); "
-            "use https://"
+            f"base_url {base_url} would send the API key in clear: plain http:// is only "
+            "allowed to a loopback address (localhost, 127.0.0.1, ::1); use https://"
         )
 
 
@@ -403,20 +420,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def redact_userinfo(url: str) -> str:
-    """``url`` with a ``user:password@`` part replaced by ``***@``.
-
-    >>> redact_userinfo("https://me:s3cret@proxy.example/v2")
-    'https://***@proxy.example/v2'
-    >>> redact_userinfo("http://127.0.0.1:9/v2")
-    'http://127.0.0.1:9/v2'
-    """
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _host(url: str) -> str:
