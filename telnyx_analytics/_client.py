@@ -27,24 +27,25 @@ import requests
 
 from . import _pagination
 from ._catalog import Pager, settled
+from ._files import default_cache_path
 from ._http import (
-    DEFAULT_BASE_URL,
     DEFAULT_DOWNLOAD_TIMEOUT,
     Check,
     RetryPolicy,
     Transport,
     api_key_header,
     check_base_url,
-    default_cache_path,
 )
 from ._pagination import Records, Style
 
-__all__ = ["Client", "configure", "get_client"]
+__all__ = ["DEFAULT_BASE_URL", "Client", "configure", "get_client"]
 
 log = logging.getLogger("telnyx_analytics.client")
 
 API_KEY_ENV = "TELNYX_API_KEY"
 BASE_URL_ENV = "TELNYX_BASE_URL"
+#: The base URL without ``base_url`` or ``$TELNYX_BASE_URL``: the real Telnyx API.
+DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 
 
 class Client:
@@ -65,7 +66,7 @@ class Client:
         place of the key.
     cache : path or bool, default True
         The SQLite file of the HTTP cache. ``True``: the default location (see
-        :func:`telnyx_analytics._http.default_cache_path`; ``$TELNYX_ANALYTICS_CACHE``
+        :func:`telnyx_analytics._files.default_cache_path`; ``$TELNYX_ANALYTICS_CACHE``
         overrides it). ``False``: no cache.
     expire_after : float or timedelta or None, default 3600
         Seconds a cached answer stays fresh; ``None`` keeps answers until cleared.

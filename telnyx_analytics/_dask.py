@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ._columns import as_list
 from .errors import TelnyxAnalyticsError
 
 if TYPE_CHECKING:
@@ -89,12 +90,7 @@ def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: s
     """:func:`telnyx_analytics.cost_by` of a Dask DataFrame (same arguments, same result)."""
     from . import analysis
 
-    if by is None:
-        by_cols: list[Hashable] = []
-    elif isinstance(by, str) or not isinstance(by, Sequence):
-        by_cols = [by]
-    else:
-        by_cols = list(by)
+    by_cols = as_list(by)
 
     def reduce(part: pd.DataFrame) -> pd.DataFrame:
         return analysis.cost_by(part, by_cols or None, freq=freq, cost=cost, time=time,

@@ -43,7 +43,6 @@ import os
 import random
 import socket
 import sqlite3
-import sys
 import tempfile
 import threading
 import time
@@ -65,6 +64,7 @@ from requests_cache.policy import DEFAULT_IGNORED_PARAMS
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError
 
+from ._files import PART_SUFFIX
 from ._ratelimit import Pacer, requested_wait
 from .errors import (
     APIConnectionError,
@@ -83,7 +83,6 @@ __all__ = [
     "RetryPolicy",
     "Transport",
     "account_fingerprint",
-    "default_cache_path",
     "is_retryable",
     "parse_retry_after",
 ]
@@ -104,9 +103,6 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 # Methods that may be repeated after they reached the server.
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
-DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
-CACHE_ENV = "TELNYX_ANALYTICS_CACHE"
-CACHE_FILE = "http_cache.sqlite"
 DOWNLOAD_CHUNK = 1 << 16
 #: Seconds one attempt at downloading a report file may take, body included (the
 #: ``download_timeout`` of a client): large reports take minutes, a stalled one no longer.
@@ -115,8 +111,6 @@ DEFAULT_DOWNLOAD_TIMEOUT = 600.0
 # short is seen; other encodings are not asked for, and an answer in one is refused.
 DOWNLOAD_ENCODINGS = "gzip"
 _GZIP_WBITS = zlib.MAX_WBITS | 16
-# What an unfinished download is named: ``.<file name>.<random>.part`` beside the file.
-PART_SUFFIX = ".part"
 
 # The key of the keyed hash that names an account inside cache keys. It need not be
 # secret: it only makes the fingerprint specific to this package, and an API key has far
@@ -283,26 +277,6 @@ def account_cache_key(request: Any, **_: Any) -> str:
         digest.update(part.encode() + b"\0")
     digest.update(body if isinstance(body, bytes) else str(body).encode())
     return f"{account}-{digest.hexdigest()}"
-
-
-def default_cache_path() -> Path:
-    """Where the HTTP cache lives unless told otherwise.
-
-    ``$TELNYX_ANALYTICS_CACHE`` if set, else ``telnyx-analytics/http_cache.sqlite`` under
-    the user's cache directory (``$XDG_CACHE_HOME``, else ``~/.cache``; ``%LOCALAPPDATA%``
-    on Windows).
-
-    >>> default_cache_path().name.endswith(".sqlite") or "TELNYX_ANALYTICS_CACHE" in os.environ
-    True
-    """
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base and sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA")
-    root = Path(base).expanduser() if base else Path.home() / ".cache"
-    return root / "telnyx-analytics" / CACHE_FILE
 
 
 class _Bearer(str):

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import _dask
+from ._columns import as_list, require_column
 from ._deprecation import renamed_keyword
 from ._money import (
     INT64_MAX,
@@ -86,23 +87,9 @@ def _to_decimal(value: Any, what: str) -> Decimal:
 # -- columns and periods --------------------------------------------------------------------
 
 
-def _as_list(by: Hashable | Sequence[Hashable] | None) -> list[Hashable]:
-    if by is None:
-        return []
-    if isinstance(by, str) or not isinstance(by, Sequence):
-        return [by]
-    return list(by)
-
-
-def _require(df: pd.DataFrame, column: Hashable, argument: str) -> None:
-    if column not in df.columns:
-        raise ValueError(f"{argument}={column!r}: no such column; the frame has "
-                         f"{', '.join(map(str, df.columns))}")
-
-
 def _time_column(df: pd.DataFrame, time: Hashable | None) -> Hashable:
     if time is not None:
-        _require(df, time, "time")
+        require_column(df, time, "time")
         return time
     for name in TIME_COLUMNS:
         if name in df.columns:
@@ -294,11 +281,11 @@ def cost_by(
         return _dask.cost_by(df, by, freq=freq, cost=cost, time=time,
                              currency_column=currency_column,
                              rates=rates, to=to, count=count)
-    by_cols = _as_list(by)
-    _require(df, cost, "cost")
-    _require(df, currency_column, "currency_column")
+    by_cols = as_list(by)
+    require_column(df, cost, "cost")
+    require_column(df, currency_column, "currency_column")
     for column in by_cols:
-        _require(df, column, "by")
+        require_column(df, column, "by")
     if (rates is None) != (to is None):
         raise ValueError("rates and to go together: rates={currency: rate into `to`}, to='USD'")
     counted = _count_column(df, count)
@@ -340,7 +327,7 @@ def _count_column(df: pd.DataFrame, count: Hashable | None) -> Hashable | None:
     """The column counting the records behind each row of a summary, or None for records."""
     if count is None:
         return "count" if "count" in df.columns else None
-    _require(df, count, "count")
+    require_column(df, count, "count")
     if not (pd.api.types.is_integer_dtype(df[count].dtype)
             or pd.api.types.is_float_dtype(df[count].dtype)):
         raise TypeError(f"count={count!r}: the column must hold whole numbers (how many "
@@ -461,7 +448,7 @@ def convert(
     """
     table = Rates.of(rates, to)
     names = ([c for c in df.columns if is_money(df, c)] if columns is None
-             else _as_list(columns))
+             else as_list(columns))
     if not names:
         raise ValueError(f"columns: the frame has no money column to convert; it has "
                          f"{', '.join(map(str, df.columns))}")
@@ -470,9 +457,9 @@ def convert(
         days = day_values(to_utc(df[_time_column(df, time)]), "time")
     out = df.copy()
     for name in names:
-        _require(df, name, "columns")
+        require_column(df, name, "columns")
         cur = currency_column_of(df, name, currency_column)
-        _require(df, cur, "currency_column")
+        require_column(df, cur, "currency_column")
         micros, valid = to_micros(df[name], str(name))
         converted = convert_micros(micros, df[cur].to_numpy(object), table, days, valid)
         out[f"{name}{suffix if suffix is not None else '_' + to.lower()}"] = money_series(
@@ -545,10 +532,10 @@ def usage_breakdown(
                                      time=time, currency_column=currency_column)
     if top < 1:
         raise ValueError(f"top={top!r}: must be a positive integer")
-    _require(df, dimension, "dimension")
+    require_column(df, dimension, "dimension")
     counting = metric == "count" and metric not in df.columns
     if not counting:
-        _require(df, metric, "metric")
+        require_column(df, metric, "metric")
     money = not counting and is_money(df, metric)
     if money and currency_column not in df.columns:
         raise ValueError(f"metric={metric!r} is money but the frame has no "
@@ -661,7 +648,7 @@ def spend_summary(
     [['messaging', '0.004'], ['voice', '0.0125']]
     """
     if not isinstance(frames, Mapping):  # one frame (pandas or Dask) with a product column
-        _require(frames, "product", "frames")
+        require_column(frames, "product", "frames")
         out = cost_by(frames, "product", freq=freq, cost=_cost_column(frames), rates=rates,
                       to=to)
         out["product"] = out["product"].astype(str)
@@ -768,7 +755,7 @@ def reconcile(
     >>> str(r.loc[0, "difference"]), bool(r.loc[0, "match"])
     ('0.001', False)
     """
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     keys = (["period"] if freq is not None else []) + [*by_cols, "currency"]
     sides = {}
     for label, frame, cost, time in (("detail", detail, detail_cost, detail_time),
@@ -925,7 +912,7 @@ def spend_anomalies(
     >>> spend_anomalies(df, min_impact=500).empty  # unusual, but less than 500 off
     True
     """
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     _check_threshold("threshold", threshold)
     _check_threshold("min_impact_pct", min_impact_pct)
     floors = _impact_floors(min_impact)
@@ -1084,11 +1071,11 @@ def explain_anomaly(
     >>> why[["value", "cost", "baseline", "excess"]].astype(str).values.tolist()
     [['MMS', '40.0', '2.0', '38.0'], ['SMS', '10.0', '10.0', '0.0']]
     """
-    names = _as_list(dimensions)
+    names = as_list(dimensions)
     if not names:
         raise ValueError("dimensions: give at least one column to look for the cause in")
     for name in names:
-        _require(df, name, "dimensions")
+        require_column(df, name, "dimensions")
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise ValueError(f"top={top!r}: expected a positive integer or None")
     period, currency, selected = _the_anomaly(df, anomaly, currency, freq, time)
@@ -1151,7 +1138,7 @@ def _the_anomaly(
                          f"or a row of spend_anomalies)") from None
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     period = floor(pd.Series([stamp]), freq).iloc[0]
-    _require(df, "currency", "currency")
+    require_column(df, "currency", "currency")
     present = sorted({str(c) for c in df["currency"].dropna().unique()})
     if currency is None:
         if len(present) != 1:

@@ -811,8 +811,8 @@ def _add_cache(commands: Any) -> None:
 
 def _open_cache() -> Any | None:
     """A client on the cache file, or ``None`` when there is no cache file yet."""
-    from . import Client
-    from ._http import DEFAULT_BASE_URL, default_cache_path
+    from ._client import DEFAULT_BASE_URL, Client
+    from ._files import default_cache_path
 
     path = default_cache_path()
     if not path.exists():
@@ -835,7 +835,7 @@ def _size(n: int) -> str:
 
 
 def _run_cache_info(args: argparse.Namespace) -> int:
-    from ._http import default_cache_path
+    from ._files import default_cache_path
 
     client = _open_cache()
     if client is None:
@@ -860,7 +860,7 @@ def _run_cache_info(args: argparse.Namespace) -> int:
 def _kept_files(cache_path: Path | None, *, unfinished: bool = False) -> list[Path]:
     """The finished report CSVs kept beside the cache file (or the unfinished ``.part``
     files of downloads)."""
-    from ._http import PART_SUFFIX
+    from ._files import PART_SUFFIX
     from .reports import kept_reports_dir
 
     folder = kept_reports_dir(cache_path)
@@ -877,7 +877,7 @@ def _total_size(files: list[Path]) -> int:
 
 
 def _run_cache_clear(args: argparse.Namespace) -> int:
-    from ._http import default_cache_path
+    from ._files import default_cache_path
 
     client = _open_cache()
     if client is None:

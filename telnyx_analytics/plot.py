@@ -40,6 +40,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from . import analysis
+from ._columns import as_list, require_column
 from ._money import UNIT, is_money, to_micros
 from ._periods import period_alias, period_range
 
@@ -435,7 +436,7 @@ def _grid(df: pd.DataFrame, row: Hashable | None, col: Hashable | None,
     """The small multiples asked for, checked before anything is computed or drawn."""
     for column, argument in ((row, "row"), (col, "col")):
         if column is not None:
-            analysis._require(df, column, argument)
+            require_column(df, column, argument)
     if col_wrap is not None and (col is None or row is not None
                                  or not isinstance(col_wrap, int) or col_wrap < 1):
         raise ValueError(f"col_wrap={col_wrap!r}: a positive number of panels a line, "
@@ -614,7 +615,7 @@ def cost_over_time(
     >>> cost_over_time(df, by="product", col="direction").shape
     (1, 2)
     """
-    by_cols = analysis._as_list(by)
+    by_cols = as_list(by)
     grid = _grid(df, row, col, col_wrap, ax)
     facets = grid.columns
     totals = analysis.cost_by(df, list(dict.fromkeys([*by_cols, *facets])), freq=freq,
@@ -746,16 +747,16 @@ def usage_breakdown(
     """
     if kind not in get_args(UsageKind):
         raise ValueError(f"kind={kind!r}: use one of {', '.join(map(repr, get_args(UsageKind)))}")
-    dims = analysis._as_list(dimension)
+    dims = as_list(dimension)
     if not dims:
         raise ValueError("dimension: give a column (or a list of columns) to break down by")
     for column in dims:
-        analysis._require(df, column, "dimension")
+        require_column(df, column, "dimension")
     grid = _grid(df, row, col, col_wrap, ax)
     facets = grid.columns
     counting = metric == "count" and metric not in df.columns
     if not counting:
-        analysis._require(df, metric, "metric")
+        require_column(df, metric, "metric")
     name = "count" if counting else metric
     money = not counting and is_money(df, metric)
     if (rates is not None or to is not None) and not money:
@@ -1130,7 +1131,7 @@ def cost_breakdown(
                          "e.g. ['product', 'country_code']")
     names = list(levels)
     for name in names:
-        analysis._require(data, name, "levels")
+        require_column(data, name, "levels")
     grid = _grid(data, row, col, col_wrap, ax)
     facets = grid.columns
     totals = analysis.cost_by(data, list(dict.fromkeys([*names, *facets])), cost=cost)

@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "telnyx_analytics"
 
 # What never touches the network: a frame (or a tree) in, a frame or an Axes out.
-OFFLINE = ("analysis", "plot", "_money", "_periods", "sessions", "_frames")
+OFFLINE = ("analysis", "plot", "_money", "_periods", "sessions", "_frames", "_columns")
 NETWORK = {"_http", "_client", "_engine", "_pagination", "_ratelimit", "records", "reports",
            "lake"}
 # The transport knows no endpoint: neither the catalog nor any fetcher.
@@ -34,22 +34,37 @@ MODULES = {_module(p): p for p in PACKAGE.rglob("*.py")}
 
 
 @cache
+def tree(name: str) -> ast.Module:
+    return ast.parse(MODULES[name].read_text(encoding="utf-8"))
+
+
+def import_target(name: str, node: ast.ImportFrom) -> str | None:
+    """The package module a ``from ... import`` of module ``name`` reads from (``""``:
+    the package itself), or ``None`` for one outside the package."""
+    package = name.rsplit(".", 1)[0] if "." in name else ""
+    if MODULES[name].name == "__init__.py":
+        package = name
+    if node.level:
+        base = package.split(".") if package else []
+        base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+        return ".".join([*base, *(node.module.split(".") if node.module else [])])
+    if node.module and node.module.startswith("telnyx_analytics"):
+        return node.module.removeprefix("telnyx_analytics").lstrip(".")
+    return None
+
+
+def _private(attr: str) -> bool:
+    return attr.startswith("_") and not attr.startswith("__")
+
+
+@cache
 def imports(name: str) -> frozenset[str]:
     """The package modules ``name`` imports directly (at any depth of its code)."""
-    path = MODULES[name]
-    package = name.rsplit(".", 1)[0] if "." in name else ""
-    if path.name == "__init__.py":
-        package = name
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree(name)):
         if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".") if package else []
-                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-                target = ".".join([*base, *(node.module.split(".") if node.module else [])])
-            elif node.module and node.module.startswith("telnyx_analytics"):
-                target = node.module.removeprefix("telnyx_analytics").lstrip(".")
-            else:
+            target = import_target(name, node)
+            if target is None:
                 continue
             candidates = [target] + [f"{target}.{a.name}" if target else a.name
                                      for a in node.names]
@@ -102,3 +117,55 @@ def test_analysis_and_plots_never_touch_the_network(name: str) -> None:
 def test_the_transport_knows_no_endpoint(name: str) -> None:
     crossed = reach(name) & ENDPOINTS
     assert not crossed, f"{name} reaches {sorted(crossed)}"
+
+
+def private_names_used(name: str) -> list[str]:
+    """The ``_underscore`` names of other package modules that ``name`` uses: imported
+    (``from .analysis import _x``) or read off an imported module (``analysis._x``).
+    Private modules themselves (``from . import _catalog``) may be imported: their public
+    names are their interface."""
+    used, modules = [], {}
+    for node in ast.walk(tree(name)):
+        if isinstance(node, ast.ImportFrom):
+            target = import_target(name, node)
+            if target is None:
+                continue
+            for alias in node.names:
+                full = f"{target}.{alias.name}" if target else alias.name
+                if full in MODULES:
+                    modules[alias.asname or alias.name] = full
+                elif _private(alias.name):
+                    used.append(f"{target or 'telnyx_analytics'}.{alias.name} "
+                                f"(line {node.lineno})")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("telnyx_analytics"):
+                    modules[alias.asname or alias.name] = (
+                        alias.name.removeprefix("telnyx_analytics").lstrip("."))
+    for node in ast.walk(tree(name)):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in modules and _private(node.attr)
+                and modules[node.value.id] != name):
+            used.append(f"{modules[node.value.id] or 'telnyx_analytics'}.{node.attr} "
+                        f"(line {node.lineno})")
+    return used
+
+
+def test_the_private_name_check_sees_both_spellings(tmp_path) -> None:
+    MODULES["_probe"] = tmp_path / "_probe.py"
+    try:
+        MODULES["_probe"].write_text("from . import analysis\nfrom .plot import _x\n"
+                                     "analysis._y(1)\n")
+        tree.cache_clear()
+        assert private_names_used("_probe") == ["plot._x (line 2)", "analysis._y (line 3)"]
+    finally:
+        del MODULES["_probe"]
+        tree.cache_clear()
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_uses_another_modules_private_names(name: str) -> None:
+    # A helper a second module needs gets a public name in a home both import (such as
+    # _columns for analysis and plot, _files for the transport and the command line).
+    used = private_names_used(name)
+    assert not used, f"{name} uses private names of other modules: {used}"

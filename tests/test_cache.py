@@ -12,12 +12,8 @@ import requests
 from clock import ManualClock, report_clock
 
 from telnyx_analytics._client import Client
-from telnyx_analytics._http import (
-    RetryPolicy,
-    account_cache_key,
-    account_fingerprint,
-    default_cache_path,
-)
+from telnyx_analytics._files import default_cache_path
+from telnyx_analytics._http import RetryPolicy, account_cache_key, account_fingerprint
 from telnyx_analytics.errors import APIConnectionError, NotFoundError
 
 KEY_A = "KEY_account_alpha_5f1e2d3c4b5a69788796"

@@ -20,9 +20,8 @@ import pytest
 import requests
 from hostile import Answer, Seen
 
-from telnyx_analytics._client import Client
+from telnyx_analytics._client import DEFAULT_BASE_URL, Client
 from telnyx_analytics._http import (
-    DEFAULT_BASE_URL,
     MAX_RETRY_AFTER,
     RetryPolicy,
     is_retryable,

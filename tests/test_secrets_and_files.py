@@ -25,7 +25,7 @@ from hostile import Answer, closed_port, quick_client
 import telnyx_analytics as tx
 from telnyx_analytics import reports
 from telnyx_analytics._client import Client
-from telnyx_analytics._http import PART_SUFFIX
+from telnyx_analytics._files import PART_SUFFIX
 from telnyx_analytics.cli import main
 from telnyx_analytics.errors import TelnyxAnalyticsError
 
