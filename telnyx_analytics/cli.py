@@ -753,6 +753,12 @@ def _add_sync(commands: Any) -> None:
 def _run_sync(args: argparse.Namespace) -> int:
     from . import Client, TelnyxAnalyticsError, lake
 
+    # Every argument is checked before any request, and the window resolved once: what
+    # is refused here is a usage error (exit 2); what fails later is a failure (exit 1).
+    try:
+        _, kinds, start, end = lake.sync_arguments(args.dir, args.kinds, args.start, args.end)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
     api_key = os.environ.get(args.api_key_env, "").strip()
     if not api_key:
         raise CommandError(
@@ -768,11 +774,16 @@ def _run_sync(args: argparse.Namespace) -> int:
         try:
             if args.rebuild_manifest:
                 lake.rebuild_manifest(args.dir, client=client)
-            done = lake.sync(args.dir, args.kinds, args.start, args.end, client=client)
+            done = lake.sync(args.dir, [k.name for k in kinds], start, end, client=client)
         except TelnyxAnalyticsError as exc:
             raise CommandError(str(exc)) from None
         except (TypeError, ValueError) as exc:
-            raise UsageError(str(exc)) from None
+            # The arguments were checked above: this came after requests were sent (an
+            # answer the library could not store, say), so it is a failure.
+            raise CommandError(str(exc)) from None
+        except OSError as exc:  # the lake's directory cannot be written
+            raise CommandError(f"cannot write the lake at {args.dir}: {exc.strerror or exc}"
+                               ) from None
     counts = done["action"].value_counts()
     print(f"synced {args.dir}: {int(done['rows'].sum()):,} rows in {len(done)} kind-days "
           f"({', '.join(f'{counts.get(a, 0)} {a}' for a in ('written', 'unchanged', 'skipped'))}"

@@ -72,6 +72,7 @@ __all__ = [
     "read",
     "rebuild_manifest",
     "sync",
+    "sync_arguments",
 ]
 
 log = logging.getLogger("telnyx_analytics.lake")
@@ -435,6 +436,44 @@ def _split_days(frame: pd.DataFrame, kind: LakeKind,
     return out
 
 
+def sync_arguments(
+    path: str | os.PathLike[str],
+    kinds: str | Sequence[str] | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
+) -> tuple[Path, list[LakeKind], pd.Timestamp | None, pd.Timestamp | None]:
+    """The arguments of :func:`sync`, checked and resolved, before anything is sent.
+
+    :func:`sync` starts with this; the command line calls it before it builds a client,
+    so that a bad argument is a usage error and anything :func:`sync` raises afterwards
+    is a failure (the lake's requests may have been sent by then).
+
+    Returns
+    -------
+    tuple
+        ``(root, kinds, start, end)``: the lake's directory, the :data:`KINDS` entries in
+        the order given, and the window in UTC (``None`` for an open end).
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown kind, a window the fetchers would refuse, or a ``path`` that is a
+        file; the message names the argument.
+
+    Examples
+    --------
+    >>> root, kinds, start, end = sync_arguments("/tmp/lake", "mdrs,wdrs", "2024-05-01")
+    >>> [k.name for k in kinds], str(start), end
+    (['mdrs', 'wdrs'], '2024-05-01 00:00:00+00:00', None)
+    """
+    chosen = _kinds(kinds)
+    lo, hi = window(start, end, required=False)
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"path must be a directory (or not exist yet); {root} is a file")
+    return root, chosen, lo, hi
+
+
 def sync(
     path: str | os.PathLike[str],
     kinds: str | Sequence[str] | None = None,
@@ -492,11 +531,7 @@ def sync(
     ...
     ValueError: kind must be one of mdrs, cdrs, wdrs, or detail:<record type> (...); got 'vdrs'
     """
-    chosen = _kinds(kinds)
-    lo, hi = window(start, end, required=False)
-    root = Path(path)
-    if root.exists() and not root.is_dir():
-        raise ValueError(f"path must be a directory (or not exist yet); {root} is a file")
+    root, chosen, lo, hi = sync_arguments(path, kinds, start, end)
     client = get_client(client)
     if client.cache_path is not None:
         log.warning("sync through a client with an HTTP cache: a day that has not settled "

@@ -284,9 +284,59 @@ def test_cli_sync_ends_with_a_one_line_summary(small_sandbox, tmp_path, monkeypa
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0 and len(out) == 1
     assert out[0].startswith(f"synced {tmp_path}: ") and "6 kind-days" in out[0]
-    assert main(["sync", str(tmp_path), "--kinds", "vdrs", "--base-url",
-                 small_sandbox.base_url]) == 2
-    assert "kind must be one of" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--kinds", "vdrs"], "kind must be one of"),
+    (["--start", "11/01/2026"], "start"),
+    (["--start", ago(1), "--end", ago(3)], "before"),
+    (["--into-a-file"], "is a file"),
+])  # fmt: skip
+def test_cli_sync_refuses_bad_arguments_before_any_request(
+    sandbox_factory, tmp_path, monkeypatch, capsys, args, says
+) -> None:
+    sb = sandbox_factory(seed=5, days=3, scale=0.1)  # its own: its request log is this test's
+    monkeypatch.setenv("TELNYX_API_KEY", "KEY_lake_1")
+    path = tmp_path / "lake"
+    if args == ["--into-a-file"]:
+        path.write_text("not a lake")
+        args = []
+    assert main(["sync", str(path), *args, "--base-url", sb.base_url, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err and "Traceback" not in err
+    assert sb.requests == []
+
+
+def test_cli_sync_failing_after_its_requests_exits_1(small_sandbox, tmp_path, monkeypatch,
+                                                     capsys) -> None:
+    # A ValueError once the lake's requests went out is a failure, not bad input: the
+    # command line must not blame the arguments it already accepted.
+    sent: list[int] = []
+
+    def fetch_then_fail(start, end, client):
+        sent.append(len(lake.KINDS["wdrs"].fetch(start, end, client)))
+        raise ValueError("a WDR answer the lake cannot store")
+
+    monkeypatch.setitem(lake.KINDS, "wdrs_broken",
+                        lake.LakeKind("wdrs_broken", "wdr", "created_at", "id",
+                                      pd.Timedelta(hours=24), 1, fetch_then_fail))
+    monkeypatch.setenv("TELNYX_API_KEY", "KEY_lake_1")
+    code = main(["sync", str(tmp_path), "--kinds", "wdrs_broken", "--start", ago(1),
+                 "--base-url", small_sandbox.base_url, "--no-progress"])
+    err = capsys.readouterr().err
+    assert sent, "the sync sent its requests before failing"
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("telnyx-analytics: error: a WDR answer the lake cannot store")
+
+
+def test_cli_sync_into_an_unwritable_place_exits_1(small_sandbox, tmp_path, monkeypatch,
+                                                   capsys) -> None:
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("TELNYX_API_KEY", "KEY_lake_1")
+    code = main(["sync", str(tmp_path / "file" / "lake"), "--kinds", "wdrs", "--start", ago(1),
+                 "--base-url", small_sandbox.base_url, "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "cannot write the lake" in err
 
 
 def test_cli_reports_a_damaged_manifest_and_rebuilds_it(small_sandbox, tmp_path, monkeypatch,
