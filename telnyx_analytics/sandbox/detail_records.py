@@ -39,7 +39,7 @@ from ._web import Request, Response, Router, bad_parameter
 from .generators import METERED
 from .paging import number_page
 from .usage import format_money, key_strings
-from .views import FrameCache, parse_time
+from .views import FrameCache, date_range_window, parse_time
 
 #: Largest ``page[size]`` (Telnyx documents 1 to 50, default 20).
 MAX_PAGE_SIZE = 50
@@ -294,7 +294,7 @@ OPERATORS = ("eq", "gt", "gte", "lt", "lte", "starts_with", "ends_with", "contai
 _ORDERING = ("gt", "gte", "lt", "lte")
 _TEXT_OPS = ("starts_with", "ends_with", "contains")  # on text fields only
 _NUMBERS = ("int", "float", "money", "money_float", "mb")
-_LAST_N_DAYS = re.compile(r"^last_(\d+)_days$")
+#: The named values of ``filter[date_range]`` Telnyx documents (with ``last_N_days``).
 DATE_RANGES = ("yesterday", "today", "tomorrow", "last_week", "this_week", "next_week",
                "last_month", "this_month", "next_month")  # fmt: skip
 
@@ -325,41 +325,6 @@ def record_type_of(req: Request) -> DetailType:
     return DETAIL_TYPES[raw]
 
 
-def date_range(name: str, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The window of a ``filter[date_range]`` value, relative to ``now`` (UTC days; weeks
-    start on Monday). ``last_N_days``: the last N whole days and today so far.
-
-    >>> now = pd.Timestamp("2024-03-12 15:00", tz="UTC")
-    >>> [str(t) for t in date_range("last_month", now)]
-    ['2024-02-01 00:00:00+00:00', '2024-02-29 23:59:59.999999999+00:00']
-    """
-    today = now.floor("D")
-    day = pd.Timedelta(days=1)
-    week = today - today.weekday() * day
-    month = today.replace(day=1)
-    next_month = month + pd.offsets.MonthBegin(1)
-    starts = {
-        "yesterday": (today - day, today), "today": (today, today + day),
-        "tomorrow": (today + day, today + 2 * day),
-        "last_week": (week - 7 * day, week), "this_week": (week, week + 7 * day),
-        "next_week": (week + 7 * day, week + 14 * day),
-        "last_month": (month - pd.offsets.MonthBegin(1), month),
-        "this_month": (month, next_month),
-        "next_month": (next_month, next_month + pd.offsets.MonthBegin(1)),
-    }  # fmt: skip
-    if name in starts:
-        lo, hi = starts[name]
-        return lo, hi - _ONE_NS
-    match = _LAST_N_DAYS.match(name)
-    if match and int(match.group(1)) >= 1:
-        return today - int(match.group(1)) * day, today + day - _ONE_NS
-    raise bad_parameter(
-        "filter[date_range]",
-        f"filter[date_range] must be one of: {', '.join(DATE_RANGES)}, or last_N_days; "
-        f"got {name!r}.",
-    )
-
-
 def parse_query(req: Request, ledger: Any) -> Query:
     """Read and check the query; every mistake is a 400 naming its parameter."""
     kind = record_type_of(req)
@@ -377,8 +342,14 @@ def parse_query(req: Request, ledger: Any) -> Query:
         if name == "record_type" and match.group(2) is None:
             continue
         if name == "date_range" and match.group(2) is None:
-            lo, hi = date_range(value, ledger.now)
-            start, end = max(start, lo), min(end, hi)
+            named = date_range_window(value, ledger.now, DATE_RANGES)
+            if named is None:
+                raise bad_parameter(
+                    "filter[date_range]",
+                    f"filter[date_range] must be one of: {', '.join(DATE_RANGES)}, or "
+                    f"last_N_days; got {value!r}.",
+                )
+            start, end = max(start, named[0]), min(end, named[1])
             continue
         field = kind.fields.get(name)
         if field is None:

@@ -45,7 +45,7 @@ import re
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -192,6 +192,53 @@ def date_window(
     if end < start:
         raise bad_parameter(end_name, f"{end_name} ({raw_end}) is before {start_name}.")
     return start, end
+
+
+_LAST_N_DAYS = re.compile(r"^last_(\d+)_days$")
+#: The named ranges of ``/usage_reports``' ``date_range`` (with ``last_N_days``); the
+#: Detail Record Search takes more (``detail_records.DATE_RANGES``).
+USAGE_DATE_RANGES = ("today", "yesterday", "this_week", "last_week", "this_month",
+                     "last_month")  # fmt: skip
+
+
+def date_range_window(
+    name: str, now: pd.Timestamp, names: Collection[str]
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The window of a named date range, the one vocabulary of every ``date_range``
+    parameter: whole UTC days relative to ``now``, weeks from Monday, ``last_N_days`` the
+    last N whole days and today. ``None`` when ``name`` is neither one of ``names`` (the
+    ranges the endpoint documents) nor ``last_N_days``: each endpoint refuses it in its
+    own error format. A window runs to the end of its period; records after ``now`` do
+    not exist yet.
+
+    >>> now = pd.Timestamp("2024-03-12 15:00", tz="UTC")
+    >>> [str(t) for t in date_range_window("last_month", now, ["last_month"])]
+    ['2024-02-01 00:00:00+00:00', '2024-02-29 23:59:59.999999999+00:00']
+    >>> date_range_window("tomorrow", now, USAGE_DATE_RANGES) is None
+    True
+    """
+    today = now.floor("D")
+    day = pd.Timedelta(days=1)
+    week = today - today.weekday() * day
+    month = today.replace(day=1)
+    next_month = month + pd.offsets.MonthBegin(1)
+    periods = {
+        "yesterday": (today - day, today), "today": (today, today + day),
+        "tomorrow": (today + day, today + 2 * day),
+        "last_week": (week - 7 * day, week), "this_week": (week, week + 7 * day),
+        "next_week": (week + 7 * day, week + 14 * day),
+        "last_month": (month - pd.offsets.MonthBegin(1), month),
+        "this_month": (month, next_month),
+        "next_month": (next_month, next_month + pd.offsets.MonthBegin(1)),
+    }  # fmt: skip
+    match = _LAST_N_DAYS.match(name)
+    if name in names and name in periods:
+        lo, hi = periods[name]
+    elif match and int(match.group(1)) >= 1:
+        lo, hi = today - int(match.group(1)) * day, today + day
+    else:
+        return None
+    return lo, hi - _ONE_NS
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -1094,8 +1141,6 @@ def _usage_enum(req: Request, name: str, allowed: tuple[str, ...]) -> str | None
     return raw
 
 
-_LAST_N_DAYS = re.compile(r"^last_(\d+)_days$")
-
 
 def _usage_window(req: Request, ledger: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
     """``start_date``/``end_date`` or ``date_range`` (default ``last_30_days``),
@@ -1113,7 +1158,16 @@ def _usage_window(req: Request, ledger: Any) -> tuple[pd.Timestamp, pd.Timestamp
             raise _usage_error(missing, "Date invalid", "start_date and end_date go together.")
         start, end = date_window(req, ledger)
     else:
-        start, end = _date_range(date_range or "last_30_days", _utc(ledger.now))
+        now = _utc(ledger.now)
+        named = date_range_window(date_range or "last_30_days", now, USAGE_DATE_RANGES)
+        if named is None:
+            raise _usage_error(
+                "date_range",
+                "Date range invalid",
+                f"Available date_range values: {', '.join(USAGE_DATE_RANGES)}, last_N_days "
+                "(N from 1 to 30).",
+            )
+        start, end = named[0], min(named[1], now)
     if end - start > pd.Timedelta(days=spec.USAGE_REPORTS_MAX_DAYS):
         raise _usage_error(
             "date_range" if date_range else "end_date",
@@ -1121,31 +1175,6 @@ def _usage_window(req: Request, ledger: Any) -> tuple[pd.Timestamp, pd.Timestamp
             f"The maximum time range is {spec.USAGE_REPORTS_MAX_DAYS} days.",
         )
     return start, end
-
-
-def _date_range(name: str, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """A named range, relative to the sandbox's *now* (days start at 00:00 UTC)."""
-    today = now.floor("D")
-    month = today.replace(day=1)
-    week = today - pd.Timedelta(days=today.weekday())
-    ranges = {
-        "today": (today, now),
-        "yesterday": (today - pd.Timedelta(days=1), today - _ONE_NS),
-        "this_week": (week, now),
-        "last_week": (week - pd.Timedelta(days=7), week - _ONE_NS),
-        "this_month": (month, now),
-        "last_month": ((month - pd.Timedelta(days=1)).replace(day=1), month - _ONE_NS),
-    }
-    if name in ranges:
-        return ranges[name]
-    match = _LAST_N_DAYS.match(name)
-    if match and int(match.group(1)) >= 1:
-        return today - pd.Timedelta(days=int(match.group(1))), now
-    raise _usage_error(
-        "date_range",
-        "Date range invalid",
-        f"Available date_range values: {', '.join(ranges)}, last_N_days (N from 1 to 30).",
-    )
 
 
 _FILTER_KEY = re.compile(r"^filter\[([^\]]+)\]$")

@@ -206,6 +206,8 @@ ERRORS = [
     ("/usage_reports", {"product": "messaging", "dimensions": "direction", "metrics": "cost",
                         "date_range": "someday"}, 400, "date_range"),
     ("/usage_reports", {"product": "messaging", "dimensions": "direction", "metrics": "cost",
+                        "date_range": "tomorrow"}, 400, "date_range"),  # Detail Search only
+    ("/usage_reports", {"product": "messaging", "dimensions": "direction", "metrics": "cost",
                         "format": "xml"}, 400, "format"),
     ("/usage_reports", {"product": "messaging", "dimensions": "direction", "metrics": "cost",
                         "page[size]": 5001}, 400, "page[size]"),
