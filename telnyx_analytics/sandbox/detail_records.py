@@ -22,6 +22,9 @@ Choices where the description is silent (docs/data/detail-records.md lists the f
   (``id`` always breaks ties, so pages never overlap).
 - A filter or sort on a field the record type lacks, an unknown operator or record type,
   or a malformed value is a 400 in Telnyx's error format naming the parameter.
+- ``record_type=...&id=...``, the form of a session tree's ``links.records``, is read as
+  ``filter[record_type]`` and a filter on the type's id (``uuid`` for messages), so
+  following a link finds its record.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from ._web import Request, Response, Router, bad_parameter
 from .generators import METERED
 from .paging import number_page
 from .usage import format_money, key_strings
-from .views import FrameCache, date_range_window, parse_time
+from .views import SESSION_DETAIL_TYPES, FrameCache, date_range_window, parse_time
 
 #: Largest ``page[size]`` (Telnyx documents 1 to 50, default 20).
 MAX_PAGE_SIZE = 50
@@ -312,16 +315,25 @@ class Query:
 
 
 def record_type_of(req: Request) -> DetailType:
-    """The required ``filter[record_type]``, or a 400 listing the 21 values."""
-    raw = req.arg("filter[record_type]")
+    """The required ``filter[record_type]``, or a 400 listing the 21 values.
+
+    ``record_type`` is its short form, the one a session tree's ``links.records`` uses
+    (``?record_type=call-control&id=...``); it also takes the session analysis name of
+    the same records (``callcontrol-cdrs``), as Telnyx's OpenAPI example writes it.
+    """
+    name, raw = "filter[record_type]", req.arg("filter[record_type]")
+    short = req.arg("record_type")
+    if short not in (None, ""):
+        short = SESSION_DETAIL_TYPES.get(short, short)
+        if raw not in (None, "", short):
+            raise bad_parameter("record_type", "record_type and filter[record_type] name "
+                                               "different record types; give one of them.")
+        name, raw = "record_type", short
     allowed = ", ".join(DETAIL_TYPES)
     if raw in (None, ""):
-        raise bad_parameter("filter[record_type]",
-                            f"filter[record_type] is required; one of: {allowed}.")  # fmt: skip
+        raise bad_parameter(name, f"filter[record_type] is required; one of: {allowed}.")
     if raw not in DETAIL_TYPES:
-        raise bad_parameter(
-            "filter[record_type]", f"filter[record_type] must be one of: {allowed}; got {raw!r}."
-        )
+        raise bad_parameter(name, f"{name} must be one of: {allowed}; got {raw!r}.")
     return DETAIL_TYPES[raw]
 
 
@@ -370,6 +382,8 @@ def parse_query(req: Request, ledger: Any) -> Query:
             continue
         _check_value(key, field, op, value)
         conditions.append((name, op, value))
+    if req.arg("id") not in (None, ""):  # a records link's short form of filter[<id>]
+        conditions.append((kind.id_field, "eq", req.arg("id") or ""))
     return Query(kind, start, end, tuple(sorted(conditions)), _sort(req, kind))
 
 

@@ -1286,11 +1286,15 @@ METADATA_UPDATED = "2026-01-01T00:00:00.000000Z"
 
 @dataclass(frozen=True)
 class RecordType:
+    """A session analysis record type; ``detail_type`` is the Detail Record Search
+    ``filter[record_type]`` whose records its events are (the target of ``links.records``)."""
+
     name: str
     aliases: list[str]
     product: str
     event: str
     description: str
+    detail_type: str
 
 
 @dataclass(frozen=True)
@@ -1307,20 +1311,24 @@ SESSION_RECORD_TYPES: dict[str, RecordType] = {
     rt.name: rt
     for rt in [
         RecordType("callcontrol-cdrs", ["call-control", "cdrs"], "callcontrol-cdrs",
-                   "callcontrol-cdrs", "Call detail records of Call Control call legs."),
+                   "callcontrol-cdrs", "Call detail records of Call Control call legs.",
+                   "call-control"),
         RecordType("recordings", ["recording", "call-recordings"], "recordings", "recordings",
-                   "Recordings made during a call."),
+                   "Recordings made during a call.", "recording"),
         RecordType("transcriptions", ["transcription"], "transcriptions", "transcriptions",
-                   "Transcriptions of a call's audio."),
+                   "Transcriptions of a call's audio.", "stt"),
         RecordType("ai-voice-assistant", ["ai-assistant", "voice-assistant"],
                    "ai-voice-assistant", "ai-voice-assistant",
-                   "AI voice assistant conversations held on a call."),
+                   "AI voice assistant conversations held on a call.", "ai-voice-assistant"),
         RecordType("inference", ["ai-inference", "llm"], "inference", "inference",
-                   "Language model inference requests made by an assistant."),
+                   "Language model inference requests made by an assistant.", "inference"),
         RecordType("messaging", ["messages", "mdrs"], "messaging", "messaging",
-                   "Messages sent or received during a session."),
+                   "Messages sent or received during a session.", "messaging"),
     ]
 }  # fmt: skip
+
+#: The Detail Record Search type of each session analysis record type, by its name.
+SESSION_DETAIL_TYPES = {rt.name: rt.detail_type for rt in SESSION_RECORD_TYPES.values()}
 
 SESSION_RELATIONSHIPS: list[Relationship] = [
     Relationship("callcontrol-cdrs", "recordings", "call_recording", "call_leg_id",
@@ -1510,9 +1518,17 @@ def _session_tree(
                 "cumulative_cost": format_money(cumulative[i], 6),
                 "currency": currency[i],
             },
+            # Telnyx's documents disagree on this link. Both write the short parameters
+            # record_type= and id= (where /detail_records documents filter[...]); the
+            # OpenAPI example names the session analysis type (callcontrol-cdrs), the
+            # session analysis guide the Detail Record Search type (call-control). We
+            # follow the guide: it names a search /detail_records documents. The endpoint
+            # takes the short form, and the session analysis names too, so the OpenAPI
+            # example's link finds its record as well (detail_records.record_type_of).
             "links": {
                 "self": f"/v2/session_analysis/{types[i]}/{node_id}",
-                "records": f"/v2/detail_records?record_type={types[i]}&id={node_id}",
+                "records": f"/v2/detail_records?record_type={SESSION_DETAIL_TYPES[types[i]]}"
+                           f"&id={node_id}",
             },
             "relationship": rel,
             "record": _jsonable(records[i]) if expand and records[i] else {},
