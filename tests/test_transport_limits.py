@@ -8,8 +8,11 @@ result or in one typed error, never a short frame. Retry waits are shortened wit
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -230,20 +233,31 @@ def test_a_server_error_still_says_what_the_server_said(hostile) -> None:
         client(srv.base_url, max_retries=0).get_json("/reports/wdrs")
 
 
+@contextlib.contextmanager
+def listening_socket() -> Iterator[socket.socket]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        yield sock
+
+
 def test_kept_report_files_never_answer_for_another_window(sandbox_factory, tmp_path) -> None:
-    # A sandbox restarted on the same ports hands out the same report ids again.
-    ports = {"port": closed_port(), "download_port": closed_port()}
-    cache = tmp_path / "cache.sqlite"
-    frames = []
-    for until in ("2024-05-31", "2024-06-30"):
-        with Client(KEY, f"http://127.0.0.1:{ports['port']}/v2", cache=cache,
-                    progress=False) as c:
-            sb = sandbox_factory(seed=3, days=5, until=until, report_delay=0.05, **ports)
-            assert c.base_url == sb.base_url
-            window = {"start": pd.Timestamp(until) - pd.Timedelta(days=2), "end": until}
-            df = reports.read("wdr", **window, poll=0.05, client=c)
-            frames.append((len(sb.download_requests), df))
-            sb.stop()
+    # A sandbox restarted on the same ports hands out the same report ids again. The two
+    # sandboxes serve on sockets this test holds open throughout, so the ports are never
+    # free in between for another process to take.
+    with listening_socket() as api, listening_socket() as download:
+        cache = tmp_path / "cache.sqlite"
+        base_url = f"http://127.0.0.1:{api.getsockname()[1]}/v2"
+        frames = []
+        for until in ("2024-05-31", "2024-06-30"):
+            with Client(KEY, base_url, cache=cache, progress=False) as c:
+                sb = sandbox_factory(seed=3, days=5, until=until, report_delay=0.05,
+                                     sockets=(api, download))
+                assert c.base_url == sb.base_url
+                window = {"start": pd.Timestamp(until) - pd.Timedelta(days=2), "end": until}
+                df = reports.read("wdr", **window, poll=0.05, client=c)
+                frames.append((len(sb.download_requests), df))
+                sb.stop()
     (_, first), (second_downloads, second) = frames
     assert second_downloads == 1, "the second window was downloaded, not taken from disk"
     assert first["created_at"].max() < pd.Timestamp("2024-06-01", tz="UTC")

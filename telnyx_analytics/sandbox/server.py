@@ -126,9 +126,20 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # stop() closes the connections itself
     request_queue_size = 128  # a client fetching pages in parallel opens several at once
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox, origin: str) -> None:
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox, origin: str,
+                 listening: socket.socket | None = None) -> None:  # fmt: skip
         self.sandbox = sandbox
         self.origin = origin  # "api" or "download"
+        self.borrowed = listening is not None
+        if listening is not None:
+            # Serve on the caller's socket, bound and listening already: it stays theirs.
+            self.address_family = listening.family
+            super().__init__(listening.getsockname()[:2], _Handler, bind_and_activate=False)
+            self.socket.close()  # the one socketserver made and never bound
+            self.socket = listening
+            self.server_address = listening.getsockname()
+            self.server_name, self.server_port = self.server_address[:2]
+            return
         try:
             ip = ipaddress.ip_address(address[0])
         except ValueError:  # a host name
@@ -142,6 +153,10 @@ class _Server(ThreadingHTTPServer):
         # without DNS; the sandbox never needs the name.
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
+
+    def server_close(self) -> None:
+        if not self.borrowed:  # a borrowed socket is closed by its owner
+            super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # The default prints a traceback on stderr; clients dropping connections (and
@@ -289,11 +304,15 @@ class Sandbox:
         trickle_seconds: float = 1.0,
         rate_limit: int | None = None,
         seed: int = 0,
+        sockets: tuple[socket.socket, socket.socket] | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.download_port = download_port
+        self.sockets = _check_sockets(sockets)
+        if self.sockets is not None:
+            self.host = self.sockets[0].getsockname()[0]
         self.slow_seconds = float(slow_seconds)
         self.trickle_seconds = float(trickle_seconds)
         rate_limit = check_rate_limit(rate_limit)
@@ -400,9 +419,11 @@ class Sandbox:
         if self._servers:
             raise RuntimeError("this sandbox is already running")
         self._stopping.clear()
-        api = _Server((self.host, self.port), self, "api")
+        api_socket, download_socket = self.sockets or (None, None)
+        api = _Server((self.host, self.port), self, "api", api_socket)
         try:
-            download = _Server((self.host, self.download_port), self, "download")
+            download = _Server((self.host, self.download_port), self, "download",
+                               download_socket)  # fmt: skip
         except BaseException:
             api.server_close()
             raise
@@ -576,6 +597,23 @@ def _entry(
     )
 
 
+def _check_sockets(
+    sockets: tuple[socket.socket, socket.socket] | None,
+) -> tuple[socket.socket, socket.socket] | None:
+    if sockets is None:
+        return None
+    if (not isinstance(sockets, tuple | list) or len(sockets) != 2
+            or not all(isinstance(s, socket.socket) for s in sockets)):
+        raise TypeError("sockets must be None or (api_socket, download_socket), two bound "
+                        f"and listening TCP sockets; got {sockets!r}")
+    for sock in sockets:
+        if sock.type != socket.SOCK_STREAM or not sock.getsockopt(
+                socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            raise ValueError(f"sockets: {sock!r} is not a listening TCP socket; bind it and "
+                             "call listen() first")
+    return sockets[0], sockets[1]
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -616,6 +654,7 @@ def serve(
     report_failure_rate: float = 0.0,
     report_ttl: float = 3600.0,
     app: AppLike | None = None,
+    sockets: tuple[socket.socket, socket.socket] | None = None,
 ) -> Sandbox:
     """A sandbox of the Telnyx reporting API, run on background threads in a ``with`` block.
 
@@ -652,6 +691,12 @@ def serve(
         The lifecycle of asynchronous report requests.
     app
         An application to serve instead of building one from the arguments above.
+    sockets
+        ``(api_socket, download_socket)``: serve on these TCP sockets, already bound and
+        listening, instead of binding ``host``/``port``/``download_port``. They stay the
+        caller's: stopping the sandbox leaves them open, so that another sandbox can
+        serve the same URLs next (a restart with no moment when the ports are free for
+        another process to take).
 
     Returns
     -------
@@ -697,6 +742,7 @@ def serve(
         trickle_seconds=trickle_seconds,
         rate_limit=rate_limit,
         seed=seed,
+        sockets=sockets,
     )
     return sandbox
 

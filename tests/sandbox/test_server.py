@@ -197,6 +197,43 @@ def test_a_sandbox_cannot_start_twice() -> None:
         sb.start()
 
 
+def _listening() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    return sock
+
+
+def test_a_sandbox_serves_on_sockets_it_is_given_and_leaves_them_open() -> None:
+    api, download = _listening(), _listening()
+    try:
+        first, second = EchoApp(), EchoApp()
+        urls = []
+        for app in (first, second):  # one sandbox after the other, on the same sockets
+            with serve(app=app, sockets=(api, download)) as sb:
+                urls.append((sb.base_url, sb.download_origin))
+                assert requests.get(sb.base_url + "/a", timeout=5).json()["path"] == "/a"
+            assert api.fileno() != -1 and download.fileno() != -1  # still open: ours
+        assert urls[0] == urls[1] == [(f"http://127.0.0.1:{api.getsockname()[1]}/v2",
+                                       f"http://127.0.0.1:{download.getsockname()[1]}")][0]
+        assert len(first.calls) == len(second.calls) == 1
+    finally:
+        api.close()
+        download.close()
+
+
+@pytest.mark.parametrize("sockets", [("a", "b"), ()])
+def test_sockets_must_be_two_listening_sockets(sockets: tuple) -> None:
+    with pytest.raises(TypeError, match="sockets must be"):
+        serve(app=EchoApp(), sockets=sockets)
+
+
+def test_an_unbound_socket_is_refused() -> None:
+    with socket.socket() as loose, _listening() as ready, pytest.raises(
+            ValueError, match="not a listening TCP socket"):
+        serve(app=EchoApp(), sockets=(loose, ready))
+
+
 def _read_until_closed(sock: socket.socket) -> bytes:
     chunks = []
     while chunk := sock.recv(65536):
