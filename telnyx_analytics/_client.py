@@ -27,6 +27,7 @@ import requests
 
 from . import _pagination
 from ._catalog import Pager, settled
+from ._docstrings import shared_docs
 from ._files import default_cache_path
 from ._http import (
     DEFAULT_DOWNLOAD_TIMEOUT,
@@ -388,6 +389,7 @@ class Client:
             records=records,
         )
 
+    @shared_docs
     def download(
         self,
         url: str,
@@ -399,12 +401,7 @@ class Client:
     ) -> Path:
         """Save a report file (``report_url``, another origin) to ``dest``, whole.
 
-        Sent without the API key and without the cache. The body is checked: its length
-        against ``Content-Length`` and ``expected_length``, a gzip stream to its end, and,
-        when the server announces no length, its last bytes against ``ends_with`` (a CSV's
-        ``b"\\n"``). A short, broken or slow transfer is retried (each attempt within
-        :attr:`download_timeout`), then raises ``APIConnectionError``
-        (``APITimeoutError`` when slow) naming ``label``; ``dest`` appears only once whole.
+        {download}
 
         Examples
         --------

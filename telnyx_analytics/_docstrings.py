@@ -31,7 +31,8 @@ from typing import TypeVar
 
 F = TypeVar("F", bound=Callable[..., object])
 
-#: The pieces, each a numpydoc parameter entry (name line, then its text indented by 4).
+#: The pieces: numpydoc parameter entries (name line, then its text indented by 4), and
+#: one paragraph (``download``) said of both the client's and the transport's download.
 PIECES: dict[str, str] = {
     "client": """\
 client : Client, optional
@@ -45,6 +46,14 @@ page_size : int, optional
     Records per page (1 to 250; default 250, the most the API allows).
 limit : int, optional
     Stop after this many records, for a quick look.""",
+    "download": """\
+Sent without the API key and without the cache. The body is checked: its length against
+``Content-Length`` and ``expected_length``, a gzip stream to its end, and, when the
+server announces no length, its last bytes against ``ends_with`` (a CSV's ``b"\\n"``).
+A short, broken or slow transfer is retried (each attempt within ``download_timeout``
+seconds), then raises ``APIConnectionError`` (``APITimeoutError`` when slow) naming
+``label`` (``"wdr report <id>"``); ``dest`` appears only once whole (a hidden ``.part``
+file beside it, then a rename).""",
 }
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.MULTILINE)
@@ -61,7 +70,7 @@ def fill(text: str) -> str:
     >>> fill("    {nope}")
     Traceback (most recent call last):
     ...
-    KeyError: "no docstring piece 'nope'; the pieces are: client, window, paging"
+    KeyError: "no docstring piece 'nope'; the pieces are: client, window, paging, download"
     """
 
     def piece(match: re.Match[str]) -> str:

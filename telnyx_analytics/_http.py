@@ -64,6 +64,7 @@ from requests_cache.policy import DEFAULT_IGNORED_PARAMS
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError
 
+from ._docstrings import shared_docs
 from ._files import PART_SUFFIX
 from ._ratelimit import Pacer, requested_wait
 from .errors import (
@@ -989,6 +990,7 @@ class Transport:
 
     # -- downloads -------------------------------------------------------------------------
 
+    @shared_docs
     def download(
         self,
         url: str,
@@ -1000,13 +1002,7 @@ class Transport:
     ) -> Path:
         """Stream ``url`` (a report file on another origin) to ``dest``, whole or not at all.
 
-        Sent without the API key and without the cache. The body is checked: its length
-        against ``Content-Length`` and ``expected_length``, a gzip stream to its end, and,
-        when the server announces no length at all, its last bytes against ``ends_with``
-        (a CSV's line break). A short, broken or slow transfer is retried; each attempt
-        has :attr:`download_timeout` seconds. The file appears at ``dest`` only once whole
-        (a ``.part`` file, then a rename). ``label`` names the file in errors
-        (``"wdr report <id>"``).
+        {download}
         """
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
             raise ValueError(f"url must be an absolute http(s) URL, got {url!r}")

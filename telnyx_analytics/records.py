@@ -196,6 +196,7 @@ def wdrs(
     return df
 
 
+@shared_docs
 def detail_records(
     record_type: str,
     start: Moment | None = None,
@@ -231,8 +232,7 @@ def detail_records(
         Records per page (1 to 50; default 50).
     limit : int, optional
         Stop after this many records.
-    client : Client, optional
-        Default: the module-wide client.
+    {client}
     **filters
         A condition on any field of the type: a value (``status="delivered"``) or a dict
         of operators ``eq``, ``gt``, ``gte``, ``lt``, ``lte``, ``starts_with``,

@@ -30,14 +30,8 @@ PRODUCT_USAGE = ["product_usage", "--product", "messaging", "--dimensions", "dat
                  "--metrics", "count,cost"]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_key: str) -> Path:
-    """A cache of this test's own, the sandbox's key, and no base URL from the outside."""
-    cache = tmp_path / "cache" / "http.sqlite"
-    monkeypatch.setenv("TELNYX_ANALYTICS_CACHE", str(cache))
-    monkeypatch.setenv("TELNYX_API_KEY", sandbox_key)
-    monkeypatch.delenv("TELNYX_BASE_URL", raising=False)
-    return cache
+# Every test: a cache of its own, the sandbox's key, no base URL from outside (conftest).
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 @pytest.fixture(scope="module")
@@ -301,12 +295,12 @@ def _info(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
 def test_cache_info_and_clear(
     sandbox: Any,
     window: tuple[str, str],
-    environment: Path,
+    cli_environment: Path,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cache = environment
+    cache = cli_environment
     monkeypatch.delenv("TELNYX_API_KEY")  # cache commands need no key
     info = _info(capsys)
     assert info["path"] == str(cache)
@@ -414,11 +408,11 @@ def _run(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_export_and_cache_as_real_processes(
-    sandbox: Any, sandbox_key: str, window: tuple[str, str], environment: Path, tmp_path: Path
+    sandbox: Any, sandbox_key: str, window: tuple[str, str], cli_environment: Path, tmp_path: Path
 ) -> None:
     start, end = window
     out = tmp_path / "messages.parquet"
-    env = {"TELNYX_API_KEY": sandbox_key, "TELNYX_ANALYTICS_CACHE": str(environment)}
+    env = {"TELNYX_API_KEY": sandbox_key, "TELNYX_ANALYTICS_CACHE": str(cli_environment)}
     done = _run("export", "mdrs", "--start", start, "--end", end, "--out", str(out),
                 "--base-url", sandbox.base_url, env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -428,9 +422,9 @@ def test_export_and_cache_as_real_processes(
         expected = tx.mdrs(start, end, client=client)
     pd.testing.assert_frame_equal(_read_parquet_like(out, expected), expected)
 
-    done = _run("cache", "info", env={"TELNYX_ANALYTICS_CACHE": str(environment)})
+    done = _run("cache", "info", env={"TELNYX_ANALYTICS_CACHE": str(cli_environment)})
     assert done.returncode == 0, done.stderr
-    assert f"path: {environment}" in done.stdout
+    assert f"path: {cli_environment}" in done.stdout
     assert int(re.search(r"entries: ([\d,]+)", done.stdout)[1].replace(",", "")) > 0
 
     done = _run("export", "mdrs", "--start", "2024-05-02", "--end", "2024-05-01", "--out",

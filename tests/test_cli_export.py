@@ -27,13 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MAY = ["--start", "2024-05-01", "--end", "2024-05-02"]
 
 
-@pytest.fixture(autouse=True)
-def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_key: str) -> Path:
-    cache = tmp_path / "cache" / "http.sqlite"
-    monkeypatch.setenv("TELNYX_ANALYTICS_CACHE", str(cache))
-    monkeypatch.setenv("TELNYX_API_KEY", sandbox_key)
-    monkeypatch.delenv("TELNYX_BASE_URL", raising=False)
-    return cache
+# Every test: a cache of its own, the sandbox's key, no base URL from outside (conftest).
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def _error_line(err: str) -> str:

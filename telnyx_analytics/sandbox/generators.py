@@ -367,6 +367,14 @@ def _times(rng: np.random.Generator, day: dt.date | None, n: int,
     return _day_us(day) + hours * _HOUR_US + rng.integers(0, _HOUR_US, size=n)
 
 
+def _day_times(led: Ledger, rng: np.random.Generator, per_day: float,
+               day: dt.date | None) -> np.ndarray:  # fmt: skip
+    """A day's event times: a Poisson count at the day's mean rate (:func:`_mean`), as
+    microsecond timestamps, sorted and distinct (so the times alone order the rows)."""
+    n = int(rng.poisson(_mean(led, per_day, day)))
+    return np.unique(_times(rng, day, n))
+
+
 def _sorted_unique(ts: np.ndarray) -> np.ndarray:
     """Positions that sort ``ts`` with duplicates dropped (so timestamps order rows alone)."""
     order = np.argsort(ts, kind="stable")
@@ -679,9 +687,7 @@ def build_messages(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
 def build_calls(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
     rng = _rng(led, _S_CALLS, day)
     t = led.static_tables()
-    n = int(rng.poisson(_mean(led, _BASE["calls"], day)))
-    start = np.sort(_times(rng, day, n))
-    start = start[_sorted_unique(start)]
+    start = _day_times(led, rng, _BASE["calls"], day)
     n = len(start)
     inbound = rng.random(n) < 0.45
     country = rng.choice(_NC, size=n, p=_C.weight)
@@ -962,9 +968,7 @@ def build_call_events(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFram
 def build_wireless(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
     rng = _rng(led, _S_WIRELESS, day)
     t = led.static_tables()
-    n = int(rng.poisson(_mean(led, _BASE["wireless"], day)))
-    ts = np.sort(_times(rng, day, n))
-    ts = ts[_sorted_unique(ts)]
+    ts = _day_times(led, rng, _BASE["wireless"], day)
     n = len(ts)
     sim = rng.choice(len(t["sim_p"]), size=n, p=t["sim_p"])
     country = rng.choice(_NC, size=n, p=_WIRELESS_P_A)
@@ -1000,9 +1004,7 @@ def build_wireless(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
 
 def build_lookups(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
     rng = _rng(led, _S_LOOKUPS, day)
-    n = int(rng.poisson(_mean(led, _BASE["lookups"], day)))
-    ts = np.sort(_times(rng, day, n))
-    ts = ts[_sorted_unique(ts)]
+    ts = _day_times(led, rng, _BASE["lookups"], day)
     n = len(ts)
     kind = rng.choice(len(_LOOKUPS), size=n, p=_LOOKUP_P)
     country = rng.choice(_NC, size=n, p=_C.weight)
@@ -1112,9 +1114,7 @@ def _build_metered(led: Ledger, day: dt.date | None, index: int) -> pd.DataFrame
     product = METERED[index]
     rng = _rng(led, _S_PRODUCTS + index, day)
     t = led.static_tables()
-    n = int(rng.poisson(_mean(led, product.per_day, day)))
-    ts = np.sort(_times(rng, day, n))
-    ts = ts[_sorted_unique(ts)]
+    ts = _day_times(led, rng, product.per_day, day)
     n = len(ts)
     amount = np.rint(rng.lognormal(np.log(product.median), product.sigma, n))
     amount = np.clip(amount, 1, product.most).astype(np.int64)
@@ -1207,9 +1207,7 @@ def build_conferences(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFram
     leaves, within the day."""
     rng = _rng(led, _S_CONFERENCES, day)
     t = led.static_tables()
-    n = int(rng.poisson(_mean(led, _CONFERENCES, day)))
-    start = np.sort(_times(rng, day, n))
-    start = start[_sorted_unique(start)]
+    start = _day_times(led, rng, _CONFERENCES, day)
     n = len(start)
     size = rng.integers(2, 7, size=n)
     conf = np.repeat(np.arange(n), size)
