@@ -121,7 +121,7 @@ def test_non_finite_or_non_positive_timeouts_are_refused(name: str, value: float
 
 
 USERINFO_URLS = ["https://me:pa55word@127.0.0.1:9/v2", "http://me:pa55word@127.0.0.1:9/v2",
-                 "https://me@api.example/v2", "me:pa55word@127.0.0.1:9/v2"]
+                 "https://me@api.example.com/v2", "me:pa55word@127.0.0.1:9/v2"]
 
 
 @pytest.mark.parametrize("base_url", USERINFO_URLS)
