@@ -44,6 +44,11 @@ _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
 # percent-escapes, no control characters, and no "." or ".." (which a server or proxy
 # resolves to this or the parent path).
 _SEGMENT_RE = re.compile(r"^(?!\.\Z)(?!.*\.\.)[A-Za-z0-9._~:@-]+\Z")
+#: Telnyx's named ranges of ``filter[date_range]`` in Detail Record Search (its API
+#: reference lists these, "or a dynamic one using this format: last_N_days").
+DATE_RANGES = ("yesterday", "today", "tomorrow", "last_week", "this_week", "next_week",
+               "last_month", "this_month", "next_month")
+_LAST_N_DAYS_RE = re.compile(r"^last_[1-9][0-9]*_days\Z")
 
 
 # -- the rows' building blocks ------------------------------------------------------------
@@ -57,7 +62,8 @@ class Param:
     legacy integer enum, ``"inbound" -> "INBOUND"`` for an upper-case one); the wire
     values themselves are accepted too. ``type`` is one of ``str``, ``int``, ``bool``,
     ``uuid``, ``id`` (a path segment), ``number`` (an integer id such as a connection),
-    ``moment`` (a date or time), ``filters`` (legacy batch report filter objects),
+    ``moment`` (a date or time), ``date_range`` (one of :data:`DATE_RANGES` or
+    ``last_N_days``), ``filters`` (legacy batch report filter objects),
     ``mapping`` (a ``dict`` sent as ``api[key]=value``), ``condition`` (a value sent as
     ``api=value``, or a ``dict`` of operators in ``choices`` sent as ``api[op]=value``).
     """
@@ -790,7 +796,7 @@ def _detail_row(kind: DetailType, fields: Iterable[str]) -> Operation:
         params=(
             Param("record_type", "filter[record_type]", choices={kind.name: kind.name},
                   required=True),
-            Param("date_range", "filter[date_range]"),
+            Param("date_range", "filter[date_range]", type="date_range"),
             Param("sort", "sort", choices=order, many=True),
             *(Param(f, f"filter[{f}]", type="condition", choices=operators) for f in fields),
         ),
@@ -981,6 +987,9 @@ def _scalar(p: Param, value: Any) -> Any:
         return _dates.iso(_dates.to_utc(value, p.name))
     if not isinstance(value, str):
         raise TypeError(f"{p.name} must be a str, got {_type_name(value)} {value!r}.")
+    if p.type == "date_range" and not (value in DATE_RANGES or _LAST_N_DAYS_RE.match(value)):
+        raise ValueError(f"{p.name} must be one of {', '.join(DATE_RANGES)} or last_N_days "
+                         f"(N from 1, such as 'last_7_days'); got {value!r}.")
     if p.type == "uuid" and not _UUID_RE.match(value):
         raise ValueError(
             f"{p.name} must be a UUID like '3fa85f64-5717-4562-b3fc-2c963f66afa6', got {value!r}."
@@ -1179,6 +1188,9 @@ def prepare(op: str | Operation, /, **kwargs: Any) -> Call:
             raise TypeError(f"{op.name} got {p.name!r} twice (as {key!r} too).")
         if value is not None:
             given[p.name] = (p, value)
+    if "date_range" in given and (start is not None or end is not None):
+        # Two windows for one listing: the API would take one of them, or their overlap.
+        raise ValueError(f"{op.name}: give either date_range or start/end, not both.")
     for p in op.params:
         if p.required and p.name not in given:
             what = f" one of {', '.join(map(repr, p.choices))}" if p.choices else ""

@@ -150,6 +150,10 @@ CASES: list[Case] = [
      lambda c: records.product_usage("messaging", ["direction"], ["cost"],
                                      pd.Timestamp("2024-05-02", tz="UTC"), "2024-05-01", client=c),
      ValueError, "end .* is before start"),
+    ("usage date_range with a window",
+     lambda c: records.product_usage("messaging", ["direction"], ["cost"], **W,
+                                     date_range="last_3_days", client=c),
+     ValueError, "product_usage: give either date_range or start/end, not both"),
     # kinds, names and types of everything else
     ("unknown kind", lambda c: reports.read("cdr", **W, client=c),
      ValueError, "Unknown report kind 'cdr'; kind must be one of: billing_group"),

@@ -156,9 +156,19 @@ def test_date_range_passes_through(client: Client) -> None:
     (lambda c: tx.detail_records("fax", "not a date", client=c), ValueError, "start"),
     (lambda c: tx.detail_records("fax", page_size=51, client=c), ValueError,
      "page_size must be from 1 to 50"),
+    (lambda c: tx.detail_records("fax", date_range="last_fortnight", client=c), ValueError,
+     "date_range must be one of yesterday, today, tomorrow, last_week, this_week, "
+     "next_week, last_month, this_month, next_month or last_N_days"),
+    (lambda c: tx.detail_records("fax", date_range="last_0_days", client=c), ValueError,
+     "date_range must be one of"),
+    (lambda c: tx.detail_records("fax", date_range=7, client=c), TypeError,
+     "date_range must be a str"),
+    (lambda c: tx.detail_records("fax", "yesterday", date_range="last_3_days", client=c),
+     ValueError, "give either date_range or start/end, not both"),
 ], ids=["unknown-type", "type-none", "field-the-type-lacks", "cost-of-verify", "type-twice",
         "sort-on-a-missing-field", "unknown-operator", "end-before-start", "bad-date",
-        "page-size"])
+        "page-size", "unknown-date-range", "last-0-days", "date-range-type",
+        "date-range-and-window"])
 def test_bad_input_is_refused_before_any_request(
     sb: Any, client: Client, call: Any, error: type[Exception], words: str
 ) -> None:
