@@ -470,6 +470,39 @@ def convert(
 # -- usage breakdown ------------------------------------------------------------------------
 
 
+def measure_unit(df: pd.DataFrame, metric: Hashable) -> str | None:
+    """The one unit of a measure whose unit travels in a column of its own, or ``None``.
+
+    Wireless records give data volumes as an amount and a unit (``uplink_data`` and
+    ``uplink_data_unit`` in :func:`~telnyx_analytics.wdrs`; ``uplink_data`` and
+    ``data_unit`` in wireless detail records). Amounts add up only within one unit, so a
+    column holding more than one is refused rather than summed.
+
+    Raises
+    ------
+    ValueError
+        The unit column holds more than one unit; the message names them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"uplink_data": [1.5, 2.0], "uplink_data_unit": ["MB", "MB"]})
+    >>> measure_unit(df, "uplink_data"), measure_unit(df, "other") is None
+    ('MB', True)
+    """
+    name = str(metric)
+    candidates = [f"{name}_unit"] + (["data_unit"] if name.endswith("_data") else [])
+    column = next((c for c in candidates if c in df.columns), None)
+    if column is None:
+        return None
+    units = sorted(set(df[column].dropna().astype(str)))
+    if len(units) > 1:
+        raise ValueError(f"metric={metric!r} is in more than one unit ({', '.join(units)} in "
+                         f"{column!r}); amounts in different units cannot be added: convert "
+                         f"them to one unit first")
+    return units[0] if units else None
+
+
 @renamed_keyword("currency", "currency_column")
 def usage_breakdown(
     df: pd.DataFrame,
@@ -541,6 +574,9 @@ def usage_breakdown(
         raise ValueError(f"metric={metric!r} is money but the frame has no "
                          f"{currency_column!r} column; amounts in different currencies "
                          f"cannot be added (if they share one, add it: df.assign(currency='USD'))")
+
+    if not counting and not money:
+        measure_unit(df, metric)  # amounts in two units cannot be added
 
     labels = df[dimension].astype(object).where(df[dimension].notna(), "(missing)").astype(str)
     keys: list[pd.Series] = []

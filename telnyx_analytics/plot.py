@@ -104,6 +104,7 @@ _NAMES = {
     "message_type": "message type", "connection_name": "connection",
     "connection_id": "connection", "event_name": "event", "total_dips": "lookups",
     "tn_type": "number type", "mcc": "MCC", "mnc": "MNC", "imsi": "IMSI",
+    "cli": "from number", "cld": "to number",
 }
 _UNITS = {"mb": "MB", "kb": "KB", "gb": "GB", "sec": "s", "secs": "s", "seconds": "s",
           "ms": "ms", "min": "min", "minutes": "min"}
@@ -797,7 +798,8 @@ def usage_breakdown(
     colors = _color_map(values, other, palette)
     short = _shorten(values)
     who = " · ".join(human(d) for d in dims)
-    metric_name = _capital(human(name))
+    measure = None if counting or money else analysis.measure_unit(df, metric)
+    metric_name = _capital(human(name)) + (f" ({measure})" if measure else "")
 
     def unit(table: pd.DataFrame) -> str | None:
         return str(table["currency"].iloc[0]) if money else None

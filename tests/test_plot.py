@@ -601,6 +601,26 @@ def test_titles_and_labels_are_written_for_people():
     assert plot.human("terminating_country") == "destination country"
 
 
+def test_a_measure_with_a_unit_column_shows_its_unit():
+    """tx.wdrs gives data volumes as an amount and a unit column (``downlink_data``,
+    ``downlink_data_unit``), wireless detail records share one ``data_unit``: the unit
+    reaches the title and the axis, and two units in one column are refused, not added."""
+    df = sims().rename(columns={"data_mb": "downlink_data"}).assign(downlink_data_unit="MB")
+    ax = plot.usage_breakdown(df, "sim_card_id", "downlink_data", top=3)
+    assert ax.get_title() == "Downlink data (MB) by SIM"
+    assert ax.get_xlabel() == "Downlink data (MB)"
+    detail = sims().rename(columns={"data_mb": "uplink_data"}).assign(data_unit="MB")
+    area = plot.usage_breakdown(detail, "sim_card_id", "uplink_data", kind="area", top=3)
+    assert area.get_ylabel() == "Uplink data (MB)"
+    mixed = df.assign(downlink_data_unit=["MB", "KB"] * (len(df) // 2))
+    with pytest.raises(ValueError, match=r"metric='downlink_data' is in more than one unit "
+                                         r"\(KB, MB in 'downlink_data_unit'\)"):
+        plot.usage_breakdown(mixed, "sim_card_id", "downlink_data")
+    with pytest.raises(ValueError, match="more than one unit"):
+        usage_breakdown(mixed, "sim_card_id", "downlink_data")
+    assert plot.human("cld") == "to number" and plot.human("cli") == "from number"
+
+
 def test_legends_show_the_top_entries_with_short_ids_and_no_zero_cost():
     df = sims()
     ax = plot.cost_over_time(df, by="sim_card_id", top=8)
