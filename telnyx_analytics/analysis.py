@@ -241,9 +241,11 @@ def cost_by(
         The target currency of ``rates``; required with it.
     count : column name, optional
         For a frame that is already a summary (a usage report, the output of this
-        function): the column saying how many records each row stands for. Default:
-        ``"count"`` when the frame has such a column (this package's summaries and
-        ``product_usage`` do), else none: each row is one record.
+        function): the column saying how many records each row stands for. Default: the
+        first of :data:`RECORD_COUNTS` the frame has (``count`` in this package's
+        summaries and ``product_usage``, ``calls`` in voice usage, ``total_dips`` in
+        number lookup usage); in messaging usage, ``messages``, its ``sent`` plus
+        ``received``; else none: each row is one record.
 
     Returns
     -------
@@ -253,8 +255,9 @@ def cost_by(
         cost covers, sorted by the groups:
 
         - records (each row one record): ``count``, the records in the group;
-        - a summary: the ``count`` column (named as in the frame, e.g. ``calls``) summed
-          over the group, and ``rows``, the summary rows that went into it.
+        - a summary: its record count (named as in the frame, e.g. ``calls``, or
+          ``messages``) summed over the group, and ``rows``, the summary rows that went
+          into it.
 
     Examples
     --------
@@ -288,7 +291,7 @@ def cost_by(
         require_column(df, column, "by")
     if (rates is None) != (to is None):
         raise ValueError("rates and to go together: rates={currency: rate into `to`}, to='USD'")
-    counted = _count_column(df, count)
+    counted = _record_counts(df, count)
 
     table = None if rates is None else Rates.of(rates, str(to))
     micros, _ = to_micros(df[cost], str(cost))
@@ -306,14 +309,16 @@ def cost_by(
         keys.append(floor(to_utc(df[_time_column(df, time)]), "D").rename("_day"))
         names.append("_day")
     if not len(df):
-        return _empty_cost_frame(df, [n for n in names if n != "_day"], currency_column, counted)
+        return _empty_cost_frame(df, [n for n in names if n != "_day"], currency_column,
+                                 None if counted is None else counted[0])
     groups, sums, rows = _grouped_micros(micros, keys, df.index)
     groups.columns = names
     covered: dict[Hashable, np.ndarray] = {"count": rows}
     if counted is not None:
         # The same keys give the same groups in the same order.
-        covered = {counted: _grouped_micros(_whole_counts(df[counted], counted), keys,
-                                            df.index)[1], "rows": rows}
+        counted_name, counts = counted
+        covered = {counted_name: _grouped_micros(_whole_counts(counts, counted_name), keys,
+                                                 df.index)[1], "rows": rows}
     if table is not None:
         return _converted_totals(groups, sums, covered, currency_column, table)
     groups["cost"] = money_series(sums)
@@ -323,16 +328,30 @@ def cost_by(
     return groups
 
 
-def _count_column(df: pd.DataFrame, count: Hashable | None) -> Hashable | None:
-    """The column counting the records behind each row of a summary, or None for records."""
+#: Columns saying how many records a summary row stands for, tried in this order when
+#: ``count=None``: this package's summaries and ``product_usage`` (``count``), voice
+#: usage (``calls``: ``cdr_usage``, ``cdr_usage_legacy``), number lookup usage
+#: (``total_dips``). Messaging usage (``mdr_usage``, ``mdr_usage_legacy``) counts its
+#: messages as ``sent`` plus ``received``: each message is one or the other.
+RECORD_COUNTS = ("count", "calls", "total_dips")
+
+
+def _record_counts(df: pd.DataFrame, count: Hashable | None) -> tuple[Hashable, pd.Series] | None:
+    """The name and values of the records behind each row of a summary, or None when
+    each row is one record."""
     if count is None:
-        return "count" if "count" in df.columns else None
+        count = next((c for c in RECORD_COUNTS if c in df.columns), None)
+        if count is None and {"sent", "received"} <= set(df.columns):
+            sent, received = (pd.to_numeric(df[c]).fillna(0) for c in ("sent", "received"))
+            return "messages", sent + received
+        if count is None:
+            return None
     require_column(df, count, "count")
     if not (pd.api.types.is_integer_dtype(df[count].dtype)
             or pd.api.types.is_float_dtype(df[count].dtype)):
         raise TypeError(f"count={count!r}: the column must hold whole numbers (how many "
                         f"records each row stands for), not {df[count].dtype}")
-    return count
+    return count, df[count]
 
 
 def _whole_counts(values: pd.Series, name: Hashable) -> np.ndarray:
@@ -687,12 +706,14 @@ def spend_summary(
         require_column(frames, "product", "frames")
         out = cost_by(frames, "product", freq=freq, cost=_cost_column(frames), rates=rates,
                       to=to)
+        out = _records_as_count(frames, out)
         out["product"] = out["product"].astype(str)
         order = list(dict.fromkeys(out["product"]))
     else:
         parts = []
         for product, frame in frames.items():
             part = cost_by(frame, freq=freq, cost=_cost_column(frame), rates=rates, to=to)
+            part = _records_as_count(frame, part)
             part.insert(1, "product", str(product))
             part["currency"] = part["currency"].astype(str)
             parts.append(part)
@@ -706,6 +727,15 @@ def spend_summary(
     # the summary rows behind it (`rows`) mean nothing across products.
     columns = ["period", "product", "currency", "cost", "count"]
     return out.sort_values(columns[:3], ignore_index=True)[columns]
+
+
+def _records_as_count(frame: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame:
+    """``totals`` (of ``frame``) with its record count named ``count``: a summary counts
+    them as ``calls`` or ``messages``, and across products they are all records."""
+    counted = None if _dask.is_dask(frame) else _record_counts(frame, None)
+    if counted is None or counted[0] == "count":
+        return totals
+    return totals.rename(columns={counted[0]: "count"})
 
 
 #: Money columns :func:`spend_summary` takes as a frame's cost, in this order: detail

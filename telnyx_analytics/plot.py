@@ -129,6 +129,12 @@ def human(name: Hashable) -> str:
     return f"{readable} ({unit})" if unit else readable
 
 
+def _records(totals: pd.DataFrame) -> Any:
+    """The records column of ``cost_by``'s totals, the one after ``cost``: ``count``, or
+    what a summary counts (``calls``, ``messages``)."""
+    return totals.columns[list(totals.columns).index("cost") + 1]
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -621,7 +627,7 @@ def cost_over_time(
     facets = grid.columns
     totals = analysis.cost_by(df, list(dict.fromkeys([*by_cols, *facets])), freq=freq,
                               cost=cost, time=time, rates=rates, to=to)
-    counts = totals.groupby(_text(totals["currency"]))["count"].sum()
+    counts = totals.groupby(_text(totals["currency"]))[_records(totals)].sum()
     totals, chosen, left_out = _one_currency(totals, counts, currency, "currency" in facets)
     totals = totals.reset_index(drop=True)
     values = pd.Series(_floats(totals["cost"]), index=totals.index)
@@ -1137,7 +1143,7 @@ def cost_breakdown(
     grid = _grid(data, row, col, col_wrap, ax)
     facets = grid.columns
     totals = analysis.cost_by(data, list(dict.fromkeys([*names, *facets])), cost=cost)
-    counts = totals.groupby(_text(totals["currency"]))["count"].sum()
+    counts = totals.groupby(_text(totals["currency"]))[_records(totals)].sum()
     totals, chosen, left_out = _one_currency(totals, counts, currency, "currency" in facets)
     totals = totals.assign(_v=_floats(totals["cost"]), **{
         str(n): _text(totals[n]) for n in names}).reset_index(drop=True)

@@ -409,7 +409,11 @@ def test_cost_by_count_names_the_column_that_counts():
     out = cost_by(report, count="calls")
     assert list(out.columns) == ["currency", "cost", "calls", "rows"]
     assert (out["calls"].item(), out["rows"].item()) == (15, 3)  # a missing count adds 0
-    assert list(cost_by(report).columns) == ["currency", "cost", "count"]  # rows are records
+    # Without count=, a voice usage report's ``calls`` is found by its name: its rows are
+    # never counted as if each were one record.
+    assert list(cost_by(report).columns) == ["currency", "cost", "calls", "rows"]
+    assert list(cost_by(report.rename(columns={"calls": "n"})).columns) == [
+        "currency", "cost", "count"]  # no count column: each row is one record
     assert list(cost_by(report.iloc[:0], count="calls").columns) == [
         "currency", "cost", "calls", "rows"]
     with pytest.raises(ValueError, match="count='nope'"):
@@ -917,3 +921,32 @@ def test_the_currency_column_is_named_currency_column_and_the_old_keyword_warns(
         pd.testing.assert_frame_equal(old, call(currency_column="cur"))
         with pytest.raises(TypeError, match="both currency= and currency_column="):
             call(currency="cur", currency_column="cur")
+
+
+def test_cost_by_on_the_packages_usage_frames_counts_their_records(sandbox_client):
+    """A usage report's rows are summaries: cost_by counts the calls, messages and
+    lookups behind them (named so), never its rows as if each were one record."""
+    import telnyx_analytics as tx
+
+    day = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=10)).strftime("%Y-%m-%d")
+    calls = tx.cdrs(day, day, client=sandbox_client)
+    voice = tx.cdr_usage(day, day, client=sandbox_client)
+    out = cost_by(voice, "direction")
+    assert list(out.columns) == ["direction", "currency", "cost", "calls", "rows"]
+    assert out["calls"].sum() == len(calls) > out["rows"].sum() == len(voice)
+    assert dict(out.groupby(out["direction"].astype(str))["calls"].sum()) == dict(
+        calls.groupby(calls["direction"].astype(str)).size())
+
+    messages = tx.mdrs(day, day, client=sandbox_client)
+    usage = tx.mdr_usage(day, day, aggregation="none", client=sandbox_client)
+    out = cost_by(usage)
+    assert list(out.columns) == ["currency", "cost", "messages", "rows"]
+    assert out["messages"].sum() == len(messages) > out["rows"].sum()
+
+    # Across products every count is records, under one name.
+    summary = spend_summary({"voice": voice, "messaging": usage}, freq="MS")
+    assert list(summary.columns) == ["period", "product", "currency", "cost", "count"]
+    by_product = summary.groupby(summary["product"].astype(str))["count"].sum()
+    assert (by_product["voice"], by_product["messaging"]) == (len(calls), len(messages))
+    # An explicit count still wins; a column of another type is refused.
+    assert "parts" in cost_by(usage, count="parts").columns
