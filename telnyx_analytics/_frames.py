@@ -692,7 +692,8 @@ def to_arrow(values: Sequence[Any] | pa.Array, kind: str) -> pa.Array:
 
 
 #: Fields that name a record in an error message, first found first.
-_ID_FIELDS = ("id", "call_leg_id", "session_id", "billing_group_id", "phone_number", "user_id")
+_ID_FIELDS = ("id", "uuid", "call_leg_id", "session_id", "billing_group_id", "phone_number",
+              "user_id")
 
 
 def _typed(values: Sequence[Any] | pa.Array, kind: str, column: str,

@@ -97,6 +97,17 @@ def test_a_record_without_an_id_is_named_by_its_row(hostile) -> None:
     assert caught.value.record == "row 2"
 
 
+def test_a_message_detail_record_is_named_by_its_uuid(hostile) -> None:
+    """Message detail records (tx.detail_records("messaging")) carry their id as ``uuid``,
+    as Telnyx's SDK types them: an error names it, not a row number."""
+    record = {"uuid": "83395bca-866a-4883-86e0-3492ed179c56", "cost": "12,50",
+              "currency": "USD", "created_at": "2024-05-01T10:00:00Z"}
+    srv = hostile(_page([record]))
+    with _client(srv) as client, pytest.raises(tx.UnexpectedResponseError) as caught:
+        tx.detail_records("messaging", "2024-05-01", "2024-05-01", client=client)
+    assert (caught.value.field, caught.value.record) == ("cost", record["uuid"])
+
+
 @pytest.mark.parametrize("depth", [400, 100_000])
 def test_deeply_nested_json_is_an_error_not_a_crash(hostile, depth) -> None:
     record = json.dumps(_mdr(0))[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
