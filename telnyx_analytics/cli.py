@@ -735,7 +735,8 @@ def _add_sync(commands: Any) -> None:
     )
     p.add_argument("dir", metavar="DIR", help="the lake's directory (created if missing)")
     p.add_argument("--kinds", default="mdrs,cdrs,wdrs",
-                   help="comma-separated kinds (default: %(default)s)")
+                   help="comma-separated kinds: mdrs, cdrs, wdrs, detail:<record type> "
+                        "(default: %(default)s)")
     p.add_argument("--start", help="first day, e.g. 2024-05-01 (default: the lake's first "
                    "day, or 30 days ago)")
     p.add_argument("--end", help="last day (included; default: now)")

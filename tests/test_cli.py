@@ -351,6 +351,7 @@ def test_cache_needs_an_action(capsys: pytest.CaptureFixture[str]) -> None:
         (["demo"], ["--out"]),
         (["export"], ["--start", "--end", "--out", "--base-url", "mdrs", "call_events", "wdr",
                       "--force", "--raw-csv", "last_month"]),
+        (["sync"], ["--kinds", "detail:<record type>", "--start"]),
         (["cache"], ["info", "clear"]),
         (["cache", "info"], ["usage"]),
         (["cache", "clear"], ["usage"]),
