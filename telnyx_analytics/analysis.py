@@ -489,6 +489,19 @@ def convert(
 # -- usage breakdown ------------------------------------------------------------------------
 
 
+def check_top(top: Any) -> int:
+    """``top`` (how many values to keep) as given, or the error naming it.
+
+    >>> check_top(5)
+    5
+    """
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)):
+        raise TypeError(f"top={top!r}: must be a positive integer")
+    if top < 1:
+        raise ValueError(f"top={top!r}: must be a positive integer")
+    return int(top)
+
+
 def measure_unit(df: pd.DataFrame, metric: Hashable) -> str | None:
     """The one unit of a measure whose unit travels in a column of its own, or ``None``.
 
@@ -582,8 +595,7 @@ def usage_breakdown(
     if _dask.is_dask(df):  # the same breakdown, reduced on the Dask workers
         return _dask.usage_breakdown(df, dimension, metric, top=top, other=other, freq=freq,
                                      time=time, currency_column=currency_column)
-    if top < 1:
-        raise ValueError(f"top={top!r}: must be a positive integer")
+    check_top(top)
     require_column(df, dimension, "dimension")
     counting = metric == "count" and metric not in df.columns
     if not counting:

@@ -374,8 +374,7 @@ def _labels(frame: pd.DataFrame, columns: Sequence[Hashable]) -> pd.Series:
 
 def _top_labels(totals: pd.Series, top: int, other: str) -> dict[str, str]:
     """Map each label to itself (the ``top`` largest) or to ``other``."""
-    if top < 1:
-        raise ValueError(f"top={top!r}: must be a positive integer")
+    top = analysis.check_top(top)
     ranked = totals.sort_values(ascending=False, kind="stable").index.tolist()
     return {label: (label if i < top or len(ranked) <= top + 1 else other)
             for i, label in enumerate(ranked)}

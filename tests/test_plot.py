@@ -809,3 +809,16 @@ if __name__ == "__main__":
         docs = docs_data(sandbox.base_url, SANDBOX_KEY)
     for written in render_docs_images(DOCS_IMAGES, docs):
         print(written)
+
+
+@pytest.mark.parametrize(("top", "error"), [("5", TypeError), (2.5, TypeError), (True, TypeError),
+                                            (None, TypeError), (0, ValueError)])
+def test_a_bad_top_is_an_error_naming_top(mdrs, top, error):
+    """``top`` that is not a positive int names itself, in every function that takes it
+    (not a bare "'<' not supported between str and int")."""
+    for draw in (lambda: plot.cost_over_time(mdrs, by="country_code", top=top),
+                 lambda: plot.usage_breakdown(mdrs, "country_code", "parts", top=top),
+                 lambda: plot.cost_breakdown(mdrs, ["country_code"], top=top),
+                 lambda: usage_breakdown(mdrs, "country_code", "parts", top=top)):
+        with pytest.raises(error, match=r"top=.*: must be a positive integer"):
+            draw()
