@@ -454,10 +454,16 @@ def _grid(df: pd.DataFrame, row: Hashable | None, col: Hashable | None,
     return grid
 
 
-def _panels(frame: pd.DataFrame, grid: _Grid) -> list[_Panel]:
-    """One panel per (row value, column value), in reading order."""
+def _panels(frame: pd.DataFrame, grid: _Grid, values: Any = None) -> list[_Panel]:
+    """One panel per (row value, column value), in reading order.
+
+    With ``values`` (what is drawn, one per row of ``frame``), a panel whose rows are all
+    zero has no rows: it says "nothing here" rather than drawing an empty axis (inbound
+    messages, which cost nothing, in a panel of their own).
+    """
     if not grid.columns:
         return [_Panel("", np.ones(len(frame), bool), (0, 0))]
+    drawn = None if values is None else np.nan_to_num(np.asarray(values, dtype="float64")) != 0
     keys = {c: _text(frame[c]).to_numpy() for c in grid.columns}
     rows = sorted(set(keys[grid.row])) if grid.row is not None else [None]
     cols = sorted(set(keys[grid.col])) if grid.col is not None else [None]
@@ -474,6 +480,8 @@ def _panels(frame: pd.DataFrame, grid: _Grid) -> list[_Panel]:
                     mask &= keys[column] == value
                     names.append(f"{human(column)}: {value}")
             at = divmod(j, grid.wrap) if grid.wrap else (i, j)
+            if drawn is not None and not drawn[mask].any():
+                mask = np.zeros(len(frame), bool)
             panels.append(_Panel(" · ".join(names), mask, at))
     return panels
 
@@ -648,7 +656,7 @@ def cost_over_time(
         colors = {"cost": to_hex(first[0]) if first else _BLUE}
     short = _shorten(order)
     periods = period_range(totals["period"].min(), totals["period"].max(), freq)
-    panels = _panels(totals, grid)
+    panels = _panels(totals, grid, values)
 
     def draw(ax: Axes, i: int) -> str | None:
         mask = panels[i].mask
@@ -788,7 +796,8 @@ def usage_breakdown(
         if frame.empty:
             raise ValueError(f"currency={currency!r}: no rows in that currency")
     frame = frame.reset_index(drop=True)
-    panels = _panels(frame, grid)
+    panels = _panels(frame, grid, None if counting else
+                     _floats(frame[metric]) if money else pd.to_numeric(frame[metric]))
     tables = []
     for panel in panels:
         table = analysis.usage_breakdown(frame[panel.mask], key, metric, top=top, other=other,
@@ -1146,7 +1155,7 @@ def cost_breakdown(
     totals, chosen, left_out = _one_currency(totals, counts, currency, "currency" in facets)
     totals = totals.assign(_v=_floats(totals["cost"]), **{
         str(n): _text(totals[n]) for n in names}).reset_index(drop=True)
-    panels = _panels(totals, grid)
+    panels = _panels(totals, grid, totals["_v"])
     blocks = [_frame_blocks(totals[p.mask], names, top, other) for p in panels]
     # Outer levels first, then by size: a product keeps its colour, a direction gives way.
     ranked = sorted((b for bs in blocks for b in bs), key=lambda b: (b["level"], -b["size"]))

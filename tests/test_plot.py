@@ -502,6 +502,25 @@ def test_small_multiples_of_usage_and_icicles(mdrs):
         f"Cost ({c})" for c in ["AUD", "CAD", "EUR", "GBP", "USD"]]
 
 
+def test_a_panel_that_cost_nothing_says_so_and_keeps_money_above_zero(mdrs):
+    """Inbound messages often cost nothing: one panel per direction must not crash on
+    the free one, nor stretch a shared money axis below zero for it."""
+    free_inbound = mdrs.assign(cost=mdrs["cost"].where(mdrs["direction"] != "inbound", 0.0))
+    bars = plot.usage_breakdown(free_inbound, "country_code", "cost", col="direction",
+                                currency="USD")
+    times = plot.cost_over_time(free_inbound, by="country_code", col="direction",
+                                currency="USD")
+    icicles = plot.cost_breakdown(free_inbound, ["country_code"], col="direction",
+                                  currency="USD")
+    for axes in (bars, times, icicles):
+        inbound, outbound = axes.flat
+        assert inbound.get_title() == "direction: inbound"
+        assert [t.get_text() for t in inbound.texts] == ["nothing here"]
+        assert not inbound.axison and outbound.axison
+    assert bars[0, 1].get_xlim()[0] == 0 and times[0, 1].get_ylim()[0] == 0
+    assert times[0, 1].get_ylabel() == "Cost (USD)"
+
+
 @pytest.mark.parametrize("draw", [
     lambda df, ax: plot.cost_over_time(df, col="currency", ax=ax),
     lambda df, ax: plot.usage_breakdown(df, "country_code", "parts", row="direction", ax=ax),
