@@ -1202,7 +1202,15 @@ def prepare(op: str | Operation, /, **kwargs: Any) -> Call:
         if where == "path":
             path_args[p.api] = str(wire)
         else:
-            (body if where == "body" else query).update(_wire(p, wire, where))
+            target = body if where == "body" else query
+            pairs = _wire(p, wire, where)
+            taken = sorted(set(pairs) & set(target))
+            if taken:
+                # The window wrote these already: one would silently replace the other.
+                raise ValueError(
+                    f"{p.name}: {', '.join(taken)} is set by the window (start/end) too; "
+                    f"give the time once, as start/end or as {p.name}=...")
+            target.update(pairs)
 
     path = op.path.format(**path_args)
     # A POST whose arguments all travel in the query string (CSV downloads) has no body.

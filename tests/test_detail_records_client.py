@@ -165,10 +165,13 @@ def test_date_range_passes_through(client: Client) -> None:
      "date_range must be a str"),
     (lambda c: tx.detail_records("fax", "yesterday", date_range="last_3_days", client=c),
      ValueError, "give either date_range or start/end, not both"),
+    (lambda c: tx.detail_records("fax", "2024-05-02", "2024-05-03",
+                                 created_at={"gte": "2024-04-01T00:00:00Z"}, client=c),
+     ValueError, "created_at: filter.created_at..gte. is set by the window"),
 ], ids=["unknown-type", "type-none", "field-the-type-lacks", "cost-of-verify", "type-twice",
         "sort-on-a-missing-field", "unknown-operator", "end-before-start", "bad-date",
         "page-size", "unknown-date-range", "last-0-days", "date-range-type",
-        "date-range-and-window"])
+        "date-range-and-window", "time-condition-and-window"])
 def test_bad_input_is_refused_before_any_request(
     sb: Any, client: Client, call: Any, error: type[Exception], words: str
 ) -> None:
