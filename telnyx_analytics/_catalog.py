@@ -25,6 +25,7 @@ This module knows no socket: it never imports the transport.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -80,6 +81,9 @@ class Param:
     required: bool = False
     where: Where | None = None  # None: query for GET/DELETE, body for POST
     aliases: tuple[str, ...] = ()
+    # A condition's field kind (``_frames`` kinds: ``time``, ``money``, ``int`` ...): its
+    # values are checked and written as that kind (times as ISO 8601 UTC).
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -798,7 +802,8 @@ def _detail_row(kind: DetailType, fields: Iterable[str]) -> Operation:
                   required=True),
             Param("date_range", "filter[date_range]", type="date_range"),
             Param("sort", "sort", choices=order, many=True),
-            *(Param(f, f"filter[{f}]", type="condition", choices=operators) for f in fields),
+            *(Param(f, f"filter[{f}]", type="condition", choices=operators,
+                    kind=_frames.SCHEMAS[kind.schema].kind(f)) for f in fields),
         ),
         summary=f"Detail records of type {kind.name!r} (Detail Record Search).",
     )
@@ -1051,6 +1056,7 @@ def _value(p: Param, value: Any) -> Any:
         elif not value:
             raise TypeError(f"{p.name} must be a value or a non-empty dict of operator to "
                             f"value, got {value!r}.")
+        value = {k: _condition_value(p, k, v) for k, v in value.items()}
     if p.type in ("mapping", "condition"):
         if isinstance(value, str) and p.choices is not None:
             value = {"eq": value}  # a plain name means "equal to"
@@ -1075,6 +1081,26 @@ def _value(p: Param, value: Any) -> Any:
             raise ValueError(f"{p.name} must not be empty (leave it out to mean 'all').")
         return [_scalar(p, v) for v in items]
     return _scalar(p, value)
+
+
+_TEXT_OPERATORS = ("starts_with", "ends_with", "contains")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)\Z")
+
+
+def _condition_value(p: Param, operator: Any, value: Any) -> Any:
+    """One value of a condition, checked against its field's kind: a time in the shared
+    vocabulary (a day as an upper bound means its end), a number for money and counts."""
+    if not isinstance(operator, str) or operator in _TEXT_OPERATORS:
+        return value
+    if p.kind in ("time", "day"):
+        as_end = operator in ("lte", "gt")  # "up to May 1" and "after May 1": the whole day
+        return _dates.iso(_dates.to_utc(value, f"{p.name}[{operator or 'eq'}]", end=as_end))
+    if p.kind in ("money", "int", "float"):
+        number = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value))
+        if not (number or (isinstance(value, str) and _NUMBER_RE.match(value.strip()))):
+            raise ValueError(f"{p.name}[{operator or 'eq'}] must be a number, got {value!r}.")
+    return value
 
 
 def _wire(p: Param, value: Any, where: Where) -> dict[str, Any]:

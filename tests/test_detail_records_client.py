@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +85,18 @@ def test_the_window_is_sent_on_the_types_own_time_field(sb: Any, client: Client)
     assert query["filter[started_at][gte]"] == ["2024-05-01T00:00:00Z"]
     assert query["filter[started_at][lte]"] == ["2024-05-01T23:59:59.999999Z"]
     assert not any("created_at" in k for k in query)
+
+
+def test_a_condition_on_the_time_field_takes_the_window_vocabulary(sb: Any,
+                                                                   client: Client) -> None:
+    """A time condition without start/end reads dates and times as start/end do (a day
+    as an upper bound is the whole day) and is sent as ISO 8601 UTC."""
+    before = len(_queries(sb))
+    tx.detail_records("call-control", started_at={"gte": dt.datetime(2024, 5, 1, 9),
+                                                  "lte": dt.date(2024, 5, 1)}, client=client)
+    query = _queries(sb)[before]
+    assert query["filter[started_at][gte]"] == ["2024-05-01T09:00:00Z"]
+    assert query["filter[started_at][lte]"] == ["2024-05-01T23:59:59.999999Z"]
 
 
 def test_an_empty_result_has_the_types_columns(client: Client) -> None:
@@ -168,10 +181,17 @@ def test_date_range_passes_through(client: Client) -> None:
     (lambda c: tx.detail_records("fax", "2024-05-02", "2024-05-03",
                                  created_at={"gte": "2024-04-01T00:00:00Z"}, client=c),
      ValueError, "created_at: filter.created_at..gte. is set by the window"),
+    (lambda c: tx.detail_records("fax", created_at={"gte": "05/01/2024"}, client=c),
+     ValueError, "created_at.gte. must be an ISO 8601 date or time"),
+    (lambda c: tx.detail_records("sip-trunking", billed_sec={"gte": "a minute"}, client=c),
+     ValueError, "billed_sec.gte. must be a number, got 'a minute'"),
+    (lambda c: tx.detail_records("sip-trunking", cost=float("nan"), client=c),
+     ValueError, "cost.eq. must be a number"),
 ], ids=["unknown-type", "type-none", "field-the-type-lacks", "cost-of-verify", "type-twice",
         "sort-on-a-missing-field", "unknown-operator", "end-before-start", "bad-date",
         "page-size", "unknown-date-range", "last-0-days", "date-range-type",
-        "date-range-and-window", "time-condition-and-window"])
+        "date-range-and-window", "time-condition-and-window", "time-condition-not-iso",
+        "number-condition-not-a-number", "number-condition-nan"])
 def test_bad_input_is_refused_before_any_request(
     sb: Any, client: Client, call: Any, error: type[Exception], words: str
 ) -> None:
