@@ -1067,6 +1067,9 @@ def _value(p: Param, value: Any) -> Any:
             # Scalars only: each value becomes one query parameter.
             scalar = isinstance(v, (str, int, float)) and not isinstance(v, bool)
             if not isinstance(k, str) or not scalar:
+                if p.type == "condition":
+                    raise TypeError(f"{p.name} takes one value, or a dict of operator to one "
+                                    f"value, got {value.get('', value)!r}.")
                 raise TypeError(f"{p.name} must be a dict of str to str, got {k!r}: {v!r}.")
             if p.choices is not None and k.lower() not in p.choices and k != "":
                 raise ValueError(f"{p.name} keys must be among {', '.join(p.choices)}; got {k!r}.")

@@ -187,11 +187,13 @@ def test_date_range_passes_through(client: Client) -> None:
      ValueError, "billed_sec.gte. must be a number, got 'a minute'"),
     (lambda c: tx.detail_records("sip-trunking", cost=float("nan"), client=c),
      ValueError, "cost.eq. must be a number"),
+    (lambda c: tx.detail_records("fax", status=["delivered", "failed"], client=c),
+     TypeError, "status takes one value, or a dict of operator to one value, got .'delivered'"),
 ], ids=["unknown-type", "type-none", "field-the-type-lacks", "cost-of-verify", "type-twice",
         "sort-on-a-missing-field", "unknown-operator", "end-before-start", "bad-date",
         "page-size", "unknown-date-range", "last-0-days", "date-range-type",
         "date-range-and-window", "time-condition-and-window", "time-condition-not-iso",
-        "number-condition-not-a-number", "number-condition-nan"])
+        "number-condition-not-a-number", "number-condition-nan", "condition-list"])
 def test_bad_input_is_refused_before_any_request(
     sb: Any, client: Client, call: Any, error: type[Exception], words: str
 ) -> None:
