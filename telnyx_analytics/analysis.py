@@ -87,6 +87,34 @@ def _to_decimal(value: Any, what: str) -> Decimal:
 # -- columns and periods --------------------------------------------------------------------
 
 
+def summary_freq(df: pd.DataFrame, time: Hashable | None = None) -> str | None:
+    """The period of a frame that already holds totals per period, or ``None``.
+
+    The output of :func:`cost_by` and :func:`spend_summary` has its time in ``period``:
+    first days of months are ``"MS"``, Mondays at least a week apart ``"W"`` (the weeks
+    of ``freq="W"``), other whole days ``"D"``. Any other frame gives ``None``.
+
+    >>> import pandas as pd
+    >>> weeks = pd.DataFrame({"period": pd.to_datetime(["2024-04-29", "2024-05-06"], utc=True)})
+    >>> summary_freq(weeks), summary_freq(weeks.rename(columns={"period": "created_at"}))
+    ('W', None)
+    """
+    # The time column cost_by would use: ``period`` only when the frame has no other.
+    column = time if time is not None else next((c for c in TIME_COLUMNS if c in df.columns),
+                                                None)
+    if column != "period" or "period" not in df.columns:
+        return None
+    periods = to_utc(df["period"]).dropna().drop_duplicates().sort_values()
+    if periods.empty or (periods != periods.dt.floor("D")).any():
+        return None
+    gap = periods.diff().min() if len(periods) > 1 else None
+    if (periods.dt.day == 1).all() and (gap is None or gap >= pd.Timedelta(days=28)):
+        return "MS"
+    if (periods.dt.day_of_week == 0).all() and (gap is None or gap >= pd.Timedelta(days=7)):
+        return "W"
+    return "D"
+
+
 def _time_column(df: pd.DataFrame, time: Hashable | None) -> Hashable:
     if time is not None:
         require_column(df, time, "time")

@@ -558,7 +558,7 @@ def cost_over_time(
     df: pd.DataFrame,
     *,
     by: Hashable | Sequence[Hashable] | None = None,
-    freq: str = "D",
+    freq: str | None = None,
     ax: Axes | None = None,
     col: Hashable | None = None,
     row: Hashable | None = None,
@@ -587,8 +587,11 @@ def cost_over_time(
     by : column name or list of names, optional
         What to stack by (a list stacks each combination, ``outbound · CA``); ``None``
         draws the total.
-    freq : str, default ``"D"``
-        ``"D"``, ``"W"``, ``"MS"``, ``"h"`` ...
+    freq : str, optional
+        ``"D"``, ``"W"``, ``"MS"``, ``"h"`` ... Default ``"D"``; for a frame that already
+        holds totals per period (``cost_by`` or ``spend_summary`` output), its own period
+        (:func:`telnyx_analytics.analysis.summary_freq`), so weekly totals are drawn as
+        weeks, not as one day each.
     ax : Axes, optional
         Draw here; default a new figure. Not with ``col``/``row``.
     col, row : column name, optional
@@ -632,6 +635,7 @@ def cost_over_time(
     by_cols = as_list(by)
     grid = _grid(df, row, col, col_wrap, ax)
     facets = grid.columns
+    freq = freq or analysis.summary_freq(df, time) or "D"
     totals = analysis.cost_by(df, list(dict.fromkeys([*by_cols, *facets])), freq=freq,
                               cost=cost, time=time, rates=rates, to=to)
     counts = totals.groupby(_text(totals["currency"]))[_records(totals)].sum()

@@ -841,3 +841,22 @@ def test_a_bad_top_is_an_error_naming_top(mdrs, top, error):
                  lambda: usage_breakdown(mdrs, "country_code", "parts", top=top)):
         with pytest.raises(error, match=r"top=.*: must be a positive integer"):
             draw()
+
+
+def test_totals_per_period_are_drawn_per_their_own_period(mdrs):
+    """cost_by(..., freq="W") output, drawn as the README shows it: each week is one bar
+    a week wide under a 'Weekly' title, not a one-day bar on its Monday ('Daily')."""
+    weekly = cost_by(mdrs, "direction", freq="W")
+    ax = plot.cost_over_time(weekly, by="direction", currency="USD")
+    assert ax.get_title().startswith("Weekly cost by direction")
+    widths = {round(b.get_width(), 2) for c in ax.containers for b in c.patches}
+    assert widths == {round(7 * 0.85, 2)}
+    drawn = sum(b.get_height() for c in ax.containers for b in c.patches)
+    assert drawn == pytest.approx(float(decimal_sums(mdrs[mdrs["currency"] == "USD"],
+                                                     ["currency"])[("USD",)]))
+    monthly = spend_summary({"messaging": mdrs}, freq="MS")
+    assert plot.cost_over_time(monthly, currency="USD").get_title().startswith("Monthly cost")
+    # Records, and an explicit freq, are drawn as before.
+    assert plot.cost_over_time(mdrs, currency="USD").get_title().startswith("Daily cost")
+    assert plot.cost_over_time(weekly, freq="MS", currency="USD").get_title().startswith(
+        "Monthly cost")
