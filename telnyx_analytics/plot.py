@@ -704,7 +704,7 @@ def usage_breakdown(
     col_wrap: int | None = None,
     top: int = 10,
     other: str = "Other",
-    freq: str = "D",
+    freq: str | None = None,
     time: Hashable | None = None,
     currency: str | None = None,
     rates: Mapping[str, Any] | None = None,
@@ -736,8 +736,9 @@ def usage_breakdown(
         With ``col`` alone: at most this many panels a line.
     top : int, default 10
     other : str, default ``"Other"``
-    freq : str, default ``"D"``
-        Period of ``kind="area"``.
+    freq : str, optional
+        Period of ``kind="area"``: as in :func:`cost_over_time`, daily unless the frame
+        already holds totals per period.
     time : column name, optional
     currency : str, optional
         Draw this currency only (default for money: the one with the most records).
@@ -780,6 +781,7 @@ def usage_breakdown(
     if (rates is not None or to is not None) and not money:
         raise ValueError(f"rates: metric={metric!r} is not money; only money is converted")
     area = kind == "area"
+    freq = freq or analysis.summary_freq(df, time) or "D"
     frame = df
     if len(dims) > 1:
         frame = df.assign(**{_KEY: _labels(df, dims)})

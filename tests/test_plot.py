@@ -856,6 +856,8 @@ def test_totals_per_period_are_drawn_per_their_own_period(mdrs):
                                                      ["currency"])[("USD",)]))
     monthly = spend_summary({"messaging": mdrs}, freq="MS")
     assert plot.cost_over_time(monthly, currency="USD").get_title().startswith("Monthly cost")
+    area = plot.usage_breakdown(weekly, "direction", "cost", kind="area", currency="USD")
+    assert area.get_title().startswith("Cost by direction, weekly")
     # Records, and an explicit freq, are drawn as before.
     assert plot.cost_over_time(mdrs, currency="USD").get_title().startswith("Daily cost")
     assert plot.cost_over_time(weekly, freq="MS", currency="USD").get_title().startswith(
