@@ -1057,6 +1057,7 @@ class Transport:
                                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
                                 attempts=attempt,
                                 redact=self.redact,
+                                label=label,
                             )
                         written, problem = _save_body(response, out, expected_length, ends_with)
                 except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:

@@ -138,6 +138,9 @@ class APIStatusError(TelnyxAnalyticsError):
         a 429 without one, the ``x-ratelimit-reset`` of the spent window.
     attempts : int
         How many attempts were made before giving up.
+    label : str or None
+        What was being fetched, when the URL alone does not say (a report file: its kind
+        and id); the message starts with it.
 
     >>> err = error_from_response(503, b"<html>busy</html>", method="GET", url="/v2/x")
     >>> isinstance(err, InternalServerError), err.body_excerpt, err.status_code
@@ -160,8 +163,10 @@ class APIStatusError(TelnyxAnalyticsError):
         retry_after: float | None = None,
         request_id: str | None = None,
         attempts: int = 1,
+        label: str | None = None,
     ) -> None:
         self.status = status
+        self.label = label
         self.method = method
         self.url = url
         self.errors = list(errors or [])
@@ -210,6 +215,8 @@ class APIStatusError(TelnyxAnalyticsError):
         if not text and self.body_excerpt is not None:
             text = f"non-JSON body: {self.body_excerpt!r}" if self.body_excerpt else "empty body"
         message = f"{head}: {text}" if text else head
+        if self.label:
+            message = f"{self.label}: {message}"
         return _one_line(message) + _attempts_suffix(self.attempts)
 
 
@@ -428,6 +435,7 @@ def error_from_response(
     retry_after: float | None = None,
     attempts: int = 1,
     redact: Callable[[str], str] | None = None,
+    label: str | None = None,
 ) -> APIStatusError:
     """Build the typed error for an error answer, whatever its body looks like.
 
@@ -449,6 +457,8 @@ def error_from_response(
     redact : callable, optional
         Applied to every text taken from the body, so that a server echoing a secret
         cannot put it into a message.
+    label : str, optional
+        What was being fetched (a report file's kind and id), to start the message.
 
     Returns
     -------
@@ -487,6 +497,7 @@ def error_from_response(
         retry_after=retry_after,
         request_id=request_id,
         attempts=attempts,
+        label=label,
     )
 
 

@@ -236,6 +236,17 @@ def test_a_report_file_that_is_not_the_csv_names_the_kind_and_id(hostile, case) 
         assert caught.value.field == "cost" and caught.value.record == "b4"
 
 
+@pytest.mark.parametrize("status", [403, 500])
+def test_a_report_file_answered_with_an_error_names_the_kind_and_id(hostile, status) -> None:
+    srv = hostile(lambda req: Answer.raw(b"<html>no</html>", "text/html", status=status))
+    report = {"id": REPORT_ID, "status": "complete", "report_url": srv.origin + "/files/r.csv"}
+    with _client(srv) as client, pytest.raises(tx.APIStatusError) as caught:
+        tx.reports.download("billing_group", report, client=client)
+    assert caught.value.status == status and caught.value.label == (
+        f"billing_group report {REPORT_ID}")
+    assert str(caught.value).startswith(f"billing_group report {REPORT_ID}: {status} ")
+
+
 def test_the_good_report_file_parses(hostile) -> None:
     srv = hostile(lambda req: Answer.raw(GOOD_CSV, "text/csv"))
     report = {"id": REPORT_ID, "status": "complete", "report_url": srv.origin + "/files/r.csv"}
