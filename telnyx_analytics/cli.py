@@ -576,7 +576,8 @@ def _export_params(kind: _Kind, args: argparse.Namespace) -> dict[str, Any]:
     else:
         given = [f"--{name}" for name, value in usage_options.items() if value]
         if given:
-            raise UsageError(f"{', '.join(given)} only apply to product_usage")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise UsageError(f"{' and '.join(given)} {verb} only to product_usage")
     # Every argument is checked against the catalog now, before any request: what is
     # refused here is a usage error; anything that goes wrong later is a failure.
     from . import _catalog
