@@ -346,10 +346,37 @@ def _floats(values: pd.Series) -> np.ndarray:
     return floats
 
 
-def _date_axis(ax: Axes) -> None:
+def _date_axis(ax: Axes, periods: pd.DatetimeIndex, freq: str) -> None:
+    """Concise date ticks, and the span the periods cover (UTC) as the axis label.
+
+    matplotlib's own offset text ("2024-Jun") names the month of the last *tick*, which
+    for the bars of May ends on June 1st; the label names what the data covers instead.
+    """
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    ax.set_xlabel(_span(periods, freq))
+
+
+def _span(periods: pd.DatetimeIndex, freq: str) -> str:
+    """What periods starting at ``periods`` cover, for people.
+
+    >>> _span(pd.date_range("2024-05-01", "2024-05-31", tz="UTC"), "D")
+    '2024-05-01 to 2024-05-31 (UTC)'
+    >>> _span(pd.DatetimeIndex(["2024-04-29", "2024-05-27"], tz="UTC"), "W")
+    '2024-04-29 to 2024-06-02 (UTC)'
+    >>> _span(pd.date_range("2024-05-01 00:00", periods=3, freq="h", tz="UTC"), "h")
+    '2024-05-01 00:00 to 02:59 (UTC)'
+    """
+    first = periods.min()
+    end = periods.max() + pd.tseries.frequencies.to_offset(_offset(freq))
+    if end - periods.max() < pd.Timedelta(days=1):
+        last = end - pd.Timedelta(minutes=1)
+        same_day = first.normalize() == last.normalize()
+        return f"{first:%Y-%m-%d %H:%M} to {last:%H:%M}" + (
+            " (UTC)" if same_day else f" on {last:%Y-%m-%d} (UTC)")
+    last = end - pd.Timedelta(days=1)
+    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} (UTC)"
 
 
 def _naive(periods: pd.Index | pd.Series) -> np.ndarray:
@@ -670,10 +697,9 @@ def cost_over_time(
         _stacked(ax, table, [colors[x] for x in table.columns],
                  [short[x] for x in table.columns], freq, kwargs)
         shown = chosen or str(totals["currency"][mask].iloc[0])
-        _date_axis(ax)
+        _date_axis(ax, periods, freq)
         ax.yaxis.set_major_formatter(MoneyFormatter(shown))
         ax.set_ylabel(f"{_capital(human(cost))} ({shown})")
-        ax.set_xlabel("")
         ax.margins(x=0.01)
         _tidy(ax)
         return shown
@@ -861,7 +887,7 @@ def usage_breakdown(
                      **{"labels": [short[x] for x in wide.columns],
                         "colors": [colors[x] for x in wide.columns], "linewidth": 0,
                         "alpha": 0.9, **kwargs})
-        _date_axis(ax)
+        _date_axis(ax, wide.index, freq)
         ax.margins(x=0)
         _tidy(ax)
         shown = unit(table)

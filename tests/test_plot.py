@@ -132,6 +132,24 @@ def test_cost_over_time_never_stacks_currencies(mdrs):
     assert all(t.startswith("£") for t in drawn_labels(gbp.get_yticklabels()) if t)
 
 
+def test_the_time_axis_names_the_span_the_data_covers(mdrs):
+    # Bars of a whole month end on the next month's first day; matplotlib's offset text
+    # named that month ("2024-Jun" under May's bars). The label names the data's span.
+    may = mdrs[mdrs["created_at"] < mdrs["created_at"].min().normalize() + pd.Timedelta(days=7)]
+    first, last = may["created_at"].min(), may["created_at"].max()
+    span = f"{first:%Y-%m-%d} to {last:%Y-%m-%d} (UTC)"
+    ax = plot.cost_over_time(may, currency="USD")
+    ax.figure.canvas.draw()
+    assert ax.get_xlabel() == span
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    area = plot.usage_breakdown(may, "country_code", "count", kind="area")
+    assert area.get_xlabel() == span
+    weekly = plot.cost_over_time(mdrs, currency="USD", freq="W")
+    monday = mdrs["created_at"].min().normalize() - pd.Timedelta(
+        days=mdrs["created_at"].min().day_of_week)
+    assert weekly.get_xlabel().startswith(f"{monday:%Y-%m-%d} to ")
+
+
 def test_cost_over_time_with_rates_draws_everything_in_one_currency(mdrs):
     rates = {"CAD": "0.73", "GBP": "1.27", "EUR": "1.08", "AUD": "0.66"}
     ax = plot.cost_over_time(mdrs, by="country_code", freq="MS", rates=rates, to="USD", top=3)
@@ -820,16 +838,6 @@ def test_docs_images_render(tmp_path, sandbox_factory, sandbox_key):
         assert (pixels < 0.9).any(axis=-1).mean() > 0.03, path.name
 
 
-if __name__ == "__main__":
-    from telnyx_analytics.sandbox import serve
-    from telnyx_analytics.sandbox.pytest_plugin import SANDBOX_KEY
-
-    with serve(days=31, **DOCS_SANDBOX) as sandbox:
-        docs = docs_data(sandbox.base_url, SANDBOX_KEY)
-    for written in render_docs_images(DOCS_IMAGES, docs):
-        print(written)
-
-
 @pytest.mark.parametrize(("top", "error"), [("5", TypeError), (2.5, TypeError), (True, TypeError),
                                             (None, TypeError), (0, ValueError)])
 def test_a_bad_top_is_an_error_naming_top(mdrs, top, error):
@@ -862,3 +870,13 @@ def test_totals_per_period_are_drawn_per_their_own_period(mdrs):
     assert plot.cost_over_time(mdrs, currency="USD").get_title().startswith("Daily cost")
     assert plot.cost_over_time(weekly, freq="MS", currency="USD").get_title().startswith(
         "Monthly cost")
+
+
+if __name__ == "__main__":
+    from telnyx_analytics.sandbox import serve
+    from telnyx_analytics.sandbox.pytest_plugin import SANDBOX_KEY
+
+    with serve(days=31, **DOCS_SANDBOX) as sandbox:
+        docs = docs_data(sandbox.base_url, SANDBOX_KEY)
+    for written in render_docs_images(DOCS_IMAGES, docs):
+        print(written)
