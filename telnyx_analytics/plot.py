@@ -887,7 +887,7 @@ def usage_breakdown(
                      **{"labels": [short[x] for x in wide.columns],
                         "colors": [colors[x] for x in wide.columns], "linewidth": 0,
                         "alpha": 0.9, **kwargs})
-        _date_axis(ax, wide.index, freq)
+        _date_axis(ax, pd.DatetimeIndex(wide.index), freq)
         ax.margins(x=0)
         _tidy(ax)
         shown = unit(table)
