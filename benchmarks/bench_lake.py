@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pandas as pd
 import pyarrow as pa
@@ -100,7 +103,7 @@ def write_synthetic_lake(path: Path, rows: int, days: int = 365, seed: int = 7) 
     return written
 
 
-# -- (a) and (b): sync ----------------------------------------------------------------------------
+# -- (a) and (b): sync, and the rerun a day later -------------------------------------------------
 
 
 _RSS_SCRIPT = """
@@ -114,34 +117,77 @@ print(peak_mb())
 """
 
 
+def _days_requested(requests: list) -> dict[str, int]:
+    """MDR page requests per day asked for (the day of each request's ``start_date``)."""
+    per_day: dict[str, int] = {}
+    for r in requests:
+        if r.path.endswith("/reports/mdrs"):
+            day = parse_qs(r.query)["start_date"][0][:10]
+            per_day[day] = per_day.get(day, 0) + 1
+    return per_day
+
+
 def bench_sync(args: argparse.Namespace) -> dict[str, float]:
+    """(a) a sync of ``--sync-days`` days against the transport floor, run as of a day ago;
+    (b) the sandbox started again a day later (same seed) and the sync rerun then."""
     out: dict[str, float] = {}
-    today = pd.Timestamp.now(tz="UTC").floor("D")
-    with serve(seed=3, days=max(args.sync_days, args.rss_long_days), scale=args.scale,
-               latency_ms=args.latency, report_delay=0.1) as sb:  # fmt: skip
-        client = tx.Client(KEY, sb.base_url, cache=False, progress=False)
-        start = str((today - pd.Timedelta(days=args.sync_days - 1)).date())
-        with tempfile.TemporaryDirectory() as d:
-            began = time.perf_counter()
-            done = tx.sync(d, "mdrs", start=start, client=client)
-            took = time.perf_counter() - began
+    real_now = pd.Timestamp.now(tz="UTC")
+    day = pd.Timedelta(days=1)
+    then = real_now - day  # the first sync runs "yesterday", at this time of day
+    start = str((then.floor("D") - pd.Timedelta(days=args.sync_days - 1)).date())
+    with tempfile.TemporaryDirectory() as d:
+        with serve(seed=3, days=args.sync_days + 1, until=then.date(), now=then,
+                   scale=args.scale, latency_ms=args.latency, report_delay=0.1) as sb:
+            client = tx.Client(KEY, sb.base_url, cache=False, progress=False)
+            lake._now = lambda: pd.Timestamp.now(tz="UTC") - day  # the lake's clock agrees
+            try:
+                began = time.perf_counter()
+                done = tx.sync(d, "mdrs", start=start, client=client)
+                took = time.perf_counter() - began
+            finally:
+                lake._now = lambda: pd.Timestamp.now(tz="UTC")
             out["sync_rows"] = float(done["rows"].sum())
             out["sync_rps"] = out["sync_rows"] / took
+            out["sync_requests"] = float(len(sb.requests))
             began = time.perf_counter()
             floor_rows = sum(len(tx.mdrs(day, day, client=client))
                              for day in done["date"].astype(str))  # fmt: skip
             out["floor_rps"] = floor_rows / (time.perf_counter() - began)
-            seen = len(sb.requests)
+        unsettled = sorted(str(x) for x in done.loc[~done["settled"], "date"])
+        # A day later: the same account (same seed), its ledger one day longer.
+        with serve(seed=3, days=args.sync_days + 2, until=real_now.date(), now=real_now,
+                   scale=args.scale, latency_ms=args.latency, report_delay=0.1) as sb:
+            client = tx.Client(KEY, sb.base_url, cache=False, progress=False)
             again = tx.sync(d, "mdrs", start=start, client=client)
-            out["rerun_requests"] = len(sb.requests) - seen
-            out["unsettled_days"] = float((~again["settled"]).sum())
+            per_day = _days_requested(sb.requests)
+        out["rerun_requests"] = float(len(sb.requests))
+        out["unsettled_days"] = float(len(unsettled))
+        out["rerun_days"] = float(len(per_day))
+        settled = {str(x) for x in done.loc[done["settled"], "date"]}
+        out["rerun_settled_days_fetched"] = float(len(settled & set(per_day)))
+        out["rerun_skipped"] = float((again["action"] == "skipped").sum())
+        out["rerun_per_day"] = per_day  # type: ignore[assignment]
+    return out
+
+
+def bench_rss(args: argparse.Namespace) -> dict[str, float]:
+    """Peak RSS of a sync of ``--rss-days`` against ``--rss-long-days``, each in a fresh
+    process, at the same daily volume (``--scale``)."""
+    out: dict[str, float] = {}
+    today = pd.Timestamp.now(tz="UTC").floor("D")
+    with serve(seed=3, days=args.rss_long_days, scale=args.scale, latency_ms=args.latency,
+               report_delay=0.1) as sb:  # fmt: skip
         for name, days in (("rss_short", args.rss_days), ("rss_long", args.rss_long_days)):
             first = str((today - pd.Timedelta(days=days - 1)).date())
             with tempfile.TemporaryDirectory() as d:
+                began = time.perf_counter()
                 res = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, d, KEY, sb.base_url,
                                       first, str(HERE)], capture_output=True, text=True,
                                      check=True, cwd=ROOT)  # fmt: skip
                 out[name] = float(res.stdout.strip().splitlines()[-1])
+                out[f"{name}_s"] = time.perf_counter() - began
+                out[f"{name}_rows"] = float(sum(
+                    pq.read_metadata(f).num_rows for f in Path(d).glob("mdrs/*/*.parquet")))
     return out
 
 
@@ -235,8 +281,125 @@ def pandas_context(path: Path) -> dict[str, float]:
     return {"pandas_s": float(seconds), "pandas_rss_mb": float(peak)}
 
 
+PARTS = ("aggregation", "sync", "rss", "year")
+
+
+def run_parts(args: argparse.Namespace) -> dict[str, dict]:
+    """Run the parts asked for; each part's figures, with the command that measured them."""
+    shown, skip = [], False
+    for arg in sys.argv[1:]:  # where the figures are kept is no part of what was measured
+        if not skip and arg != "--no-write" and not arg.startswith("--results"):
+            shown.append(shlex.quote(arg))
+        skip = arg == "--results"
+    command = " ".join(["benchmarks/bench_lake.py", *shown])
+    done: dict[str, dict] = {}
+    if "aggregation" in args.parts:
+        # First: the client's peak RSS must not include the sandbox of the sync.
+        with tempfile.TemporaryDirectory() as d:
+            began = time.perf_counter()
+            # In a child process: this one's peak RSS must be the aggregation's alone.
+            res = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, "
+                                  "sys.argv[3]); from bench_lake import write_synthetic_lake; "
+                                  "from pathlib import Path; print(write_synthetic_lake("
+                                  "Path(sys.argv[1]), int(sys.argv[2])))", d, str(args.rows),
+                                  str(HERE)], capture_output=True, text=True, check=True,
+                                 cwd=ROOT)  # fmt: skip
+            rows = int(res.stdout.split()[-1])
+            fig = {"rows": rows, "generate_s": time.perf_counter() - began,
+                   "memory_limit": args.memory_limit}
+            print(f"synthetic lake: {rows:,} rows in {fig['generate_s']:.1f} s", flush=True)
+            fig |= bench_aggregation(Path(d), args.memory_limit)
+            print(fig, flush=True)
+            if args.pandas:
+                fig |= pandas_context(Path(d))
+        done["aggregation"] = fig
+    if "sync" in args.parts:
+        done["sync"] = bench_sync(args) | {"days": args.sync_days, "scale": args.scale,
+                                           "latency": args.latency}
+    if "rss" in args.parts:
+        done["rss"] = bench_rss(args) | {"days": args.rss_days, "long_days": args.rss_long_days,
+                                         "scale": args.scale}
+    if "year" in args.parts:
+        done["year"] = sandbox_year(args.scale) | {"scale": args.scale}
+    for name, fig in done.items():
+        fig["command"] = command
+        fig["measured"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        print(name, fig, flush=True)
+    return done
+
+
+def table(results: dict[str, dict]) -> str:
+    """The docs' lake section: one block of rows per part that has figures."""
+    lines = [
+        BEGIN, "## Lake", "",
+        f"Measured on {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, **on a busy shared machine** (three engineers' jobs "
+        f"and their test suites were running at the same time): ratios measured in one run "
+        f"are meaningful, absolute times are not. Each part was measured by the command "
+        f"under the table.", "",
+        "| measure | figure |", "|---|---|",
+    ]
+    commands: list[str] = []
+
+    def cite(part: dict) -> str:
+        if part["command"] not in commands:
+            commands.append(part["command"])
+        return f"[{commands.index(part['command']) + 1}]"
+
+    if s := results.get("sync"):
+        lines += [
+            f"| sync, MDRs over {s['days']} days at scale {s['scale']:g}, {s['latency']:g} ms "
+            f"latency {cite(s)} | {s['sync_rps']:,.0f} records/s ({s['sync_rows']:,.0f} "
+            f"records, {s['sync_requests']:,.0f} requests) |",
+            f"| transport floor (the same days fetched, nothing written) {cite(s)} | "
+            f"{s['floor_rps']:,.0f} records/s (sync at {s['sync_rps'] / s['floor_rps']:.2f} x "
+            f"the floor) |",
+            f"| rerun **a day later** (sandbox started again with the same seed, one day on) "
+            f"{cite(s)} | {s['rerun_requests']:.0f} requests over {s['rerun_days']:.0f} day(s); "
+            f"{s['unsettled_days']:.0f} day(s) were unsettled (goal: at most "
+            f"{s['unsettled_days'] + 1:.0f} days); settled days fetched: "
+            f"{s['rerun_settled_days_fetched']:.0f}; {s['rerun_skipped']:.0f} days skipped |",
+        ]
+    if r := results.get("rss"):
+        lines.append(
+            f"| peak RSS, sync of {r['days']} days / {r['long_days']} days at scale "
+            f"{r['scale']:g} {cite(r)} | {r['rss_short']:,.0f} MB / {r['rss_long']:,.0f} MB "
+            f"({r['rss_long'] / r['rss_short']:.2f} x; goal <= 1.25 x); "
+            f"{r['rss_short_rows']:,.0f} / {r['rss_long_rows']:,.0f} records in "
+            f"{r['rss_short_s']:,.0f} s / {r['rss_long_s']:,.0f} s |")
+    if y := results.get("year"):
+        lines.append(
+            f"| sandbox ledger, a year at scale {y['scale']:g} (messages, calls, wireless) "
+            f"{cite(y)} | {y['year_rows']:,.0f} records in {y['year_s']:.0f} s, peak RSS "
+            f"{y['year_rss_mb']:,.0f} MB (the day cache is bounded at 768 MB) |")
+    if a := results.get("aggregation"):
+        lines += [
+            f"| synthetic lake written from the ledger {cite(a)} | {a['rows']:,} rows in "
+            f"{a['generate_s']:.1f} s |",
+            f"| `cost_by` per day, message type, currency on Dask (2 workers, "
+            f"{a['memory_limit']} each) {cite(a)} | {a['dask_s']:.2f} s, exact: "
+            f"{'yes' if a['dask_exact'] else 'NO'} ({a['groups']:,.0f} groups) |",
+            f"| DuckDB `GROUP BY` on the same files {cite(a)} | {a['duckdb_s']:.2f} s, exact: "
+            f"{'yes' if a['duckdb_exact'] else 'NO'} (Dask / DuckDB: "
+            f"**{a['dask_s'] / a['duckdb_s']:.1f} x**; goal <= 4 x) |",
+            f"| peak RSS: client process / largest worker {cite(a)} | "
+            f"{a['client_rss_mb']:,.0f} MB / {a['worker_rss_mb']:,.0f} MB |",
+        ]
+        if "pandas_s" in a:
+            lines.append(f"| pandas in one process (context) {cite(a)} | {a['pandas_s']:.2f} s, "
+                         f"peak RSS {a['pandas_rss_mb']:,.0f} MB |")
+    lines.append("")
+    for i, command in enumerate(commands, 1):
+        when = {p["measured"][:10] for p in results.values() if p["command"] == command}
+        lines.append(f"{i}. `{command}` ({', '.join(sorted(when))})")
+    lines += ["", FINISH, ""]
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help=f"which parts to measure, comma-separated (of {', '.join(PARTS)})")
     ap.add_argument("--rows", type=int, default=100_000_000, help="rows of the synthetic lake")
     ap.add_argument("--sync-days", type=int, default=90)
     ap.add_argument("--scale", type=float, default=10.0)
@@ -246,68 +409,21 @@ def main() -> int:
     ap.add_argument("--memory-limit", default="2GiB", help="per Dask worker")
     ap.add_argument("--pandas", action=argparse.BooleanOptionalAction, default=True,
                     help="also total the lake with pandas in one process (needs the memory)")
+    ap.add_argument("--results", type=Path,
+                    default=Path(tempfile.gettempdir()) / "bench_lake.json",
+                    help="figures kept across runs: each run replaces the parts it measured, "
+                         "and the docs' table shows every part kept")
     ap.add_argument("--no-write", action="store_true", help="print only; leave the docs alone")
     args = ap.parse_args()
+    args.parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if unknown := args.parts - set(PARTS):
+        ap.error(f"--parts: unknown {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
 
-    # Aggregation first: the client's peak RSS must not include the sandbox of the sync.
-    with tempfile.TemporaryDirectory() as d:
-        began = time.perf_counter()
-        # In a child process: this one's peak RSS must be the aggregation's alone.
-        res = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[3]);"
-                              "from bench_lake import write_synthetic_lake; from pathlib import "
-                              "Path; print(write_synthetic_lake(Path(sys.argv[1]), "
-                              "int(sys.argv[2])))", d, str(args.rows), str(HERE)],
-                             capture_output=True, text=True, check=True, cwd=ROOT)
-        rows = int(res.stdout.split()[-1])
-        generate_s = time.perf_counter() - began
-        print(f"synthetic lake: {rows:,} rows in {generate_s:.1f} s", flush=True)
-        agg = bench_aggregation(Path(d), args.memory_limit)
-        print(agg, flush=True)
-        context = pandas_context(Path(d)) if args.pandas else {}
-        print(context, flush=True)
-    sync = bench_sync(args)
-    print(sync, flush=True)
-    year = sandbox_year(args.scale)
-    print(year, flush=True)
-
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    lines = [
-        BEGIN, "## Lake", "",
-        f"Measured {stamp} on {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, **on a busy shared machine** (several other jobs were "
-        f"running): ratios in one run are meaningful, absolute times are not. "
-        f"`benchmarks/bench_lake.py --rows {args.rows} --sync-days {args.sync_days} "
-        f"--scale {args.scale} --latency {args.latency:g} --rss-days {args.rss_days} "
-        f"--rss-long-days {args.rss_long_days}`.", "",
-        "| measure | figure |", "|---|---|",
-        f"| sync, MDRs over {args.sync_days} days at scale {args.scale:g}, {args.latency:g} ms "
-        f"latency | {sync['sync_rps']:,.0f} records/s ({sync['sync_rows']:,.0f} records) |",
-        f"| transport floor (the same days fetched, nothing written) | "
-        f"{sync['floor_rps']:,.0f} records/s (sync at "
-        f"{sync['sync_rps'] / sync['floor_rps']:.2f} x the floor) |",
-        f"| peak RSS, sync of {args.rss_days} days / {args.rss_long_days} days | "
-        f"{sync['rss_short']:,.0f} MB / {sync['rss_long']:,.0f} MB "
-        f"({sync['rss_long'] / sync['rss_short']:.2f} x; goal <= 1.25 x) |",
-        f"| rerun right after: requests sent | {sync['rerun_requests']:.0f} for "
-        f"{sync['unsettled_days']:.0f} unsettled day(s) (pages of those days only) |",
-        f"| sandbox ledger, a year at scale {args.scale:g} (messages, calls, wireless) | "
-        f"{year['year_rows']:,.0f} records in {year['year_s']:.0f} s, peak RSS "
-        f"{year['year_rss_mb']:,.0f} MB (the day cache is bounded at 768 MB) |",
-        f"| synthetic lake written from the ledger | {rows:,} rows in {generate_s:.1f} s |",
-        f"| `cost_by` per day, message type, currency on Dask (2 workers, "
-        f"{args.memory_limit} each) | {agg['dask_s']:.2f} s, exact: "
-        f"{'yes' if agg['dask_exact'] else 'NO'} ({agg['groups']:,.0f} groups) |",
-        f"| DuckDB `GROUP BY` on the same files | {agg['duckdb_s']:.2f} s, exact: "
-        f"{'yes' if agg['duckdb_exact'] else 'NO'} (Dask / DuckDB: "
-        f"{agg['dask_s'] / agg['duckdb_s']:.1f} x; goal <= 4 x) |",
-        f"| peak RSS: client process / largest worker | {agg['client_rss_mb']:,.0f} MB / "
-        f"{agg['worker_rss_mb']:,.0f} MB |",
-    ]
-    if context:
-        lines.append(f"| pandas in one process (context) | {context['pandas_s']:.2f} s, peak "
-                     f"RSS {context['pandas_rss_mb']:,.0f} MB |")
-    lines += ["", FINISH, ""]
-    section = "\n".join(lines)
+    done = run_parts(args)
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
+    results |= done
+    args.results.write_text(json.dumps(results, indent=1))
+    section = table(results)
     print(section)
     if not args.no_write:
         write_section("lake", section)

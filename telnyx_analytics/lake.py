@@ -88,6 +88,12 @@ PARTITION_ROWS = 1_000_000
 _DEFAULT_DAYS = 30  # a new lake without start= covers the last 30 days
 
 
+def _now() -> pd.Timestamp:
+    """The lake's idea of now (UTC), which decides what has settled. One function, so
+    that a test or the benchmark can run a sync as of another day (a day later)."""
+    return pd.Timestamp.now(tz="UTC")
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 
@@ -537,7 +543,7 @@ def sync(
         log.warning("sync through a client with an HTTP cache: a day that has not settled "
                     "may be answered from the cache; give sync a Client(cache=False)")
     account = client.account
-    now = pd.Timestamp.now(tz="UTC")
+    now = _now()
     rows: list[dict[str, Any]] = []
     with _locked(root):
         manifest = _load_manifest(root)
@@ -584,7 +590,7 @@ def sync(
 def _sync_chunk(root: Path, manifest: dict[str, Any], kind: LakeKind, chunk: list[dt.date],
                 client: Client) -> list[dict[str, Any]]:  # fmt: skip
     """Fetch one chunk of days, write its day files, then record them in the manifest."""
-    fetched_at = pd.Timestamp.now(tz="UTC")  # before the request: the conservative time
+    fetched_at = _now()  # before the request: the conservative time
     frame = kind.fetch(_day_start(chunk[0]),
                        _day_start(chunk[-1]) + pd.Timedelta(days=1, microseconds=-1), client)
     known = manifest["kinds"][kind.name]

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from . import detail_records, jobs, views
@@ -30,6 +30,9 @@ class SandboxConfig:
     seed: int = 0
     days: int = 90
     until: date | None = None
+    #: The sandbox's current time (default: the clock when an account's ledger is made);
+    #: with ``until``, a sandbox can be started as it was, or will be, on another day.
+    now: datetime | None = None
     scale: float = 1.0
     keys: frozenset[str] | None = None  # None: any key is its own account
     report_delay: float = 1.0  # seconds from pending to a final status
@@ -79,6 +82,7 @@ class App:
                     days=self.config.days,
                     until=self.config.until,
                     scale=self.config.scale,
+                    now=self.config.now,
                 )
                 account = Account(fingerprint, ledger, key.startswith(READONLY_PREFIX))
                 self._accounts[fingerprint] = account

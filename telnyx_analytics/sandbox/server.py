@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
@@ -639,6 +639,7 @@ def serve(
     *,
     days: int = 90,
     until: date | str | None = None,
+    now: datetime | str | None = None,
     scale: float = 1.0,
     keys: Iterable[str] | str | None = None,
     host: str = "127.0.0.1",
@@ -668,6 +669,10 @@ def serve(
     days, until, scale
         The ledger covers ``days`` UTC days ending with ``until`` (default today);
         ``scale`` multiplies the traffic.
+    now
+        The sandbox's current time (default: the clock): no record is later. With
+        ``until``, the same account as it was a day before (or will be a day after),
+        with the same seed; an ISO 8601 string or a datetime (naive: UTC).
     keys
         The accepted API keys (an iterable or ``"K1,K2"``); ``None`` accepts any key,
         each its own account.
@@ -719,10 +724,13 @@ def serve(
             keys = [k.strip() for k in keys.split(",") if k.strip()]
         if isinstance(until, str):
             until = date.fromisoformat(until)
+        if isinstance(now, str):
+            now = datetime.fromisoformat(now)
         config = SandboxConfig(
             seed=seed,
             days=days,
             until=until,
+            now=now,
             scale=scale,
             keys=None if keys is None else frozenset(keys),
             report_delay=report_delay,
