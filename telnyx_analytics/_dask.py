@@ -57,8 +57,12 @@ def is_dask(obj: Any) -> bool:
 
 
 def read_days(runs: Sequence[Sequence[Path]], meta: pd.DataFrame,
-              reader: Callable[[Sequence[Path]], pd.DataFrame]) -> dd.DataFrame:  # fmt: skip
-    """A Dask DataFrame with one partition per run of files, read by ``reader`` on a worker."""
+              reader: Callable[..., pd.DataFrame]) -> dd.DataFrame:  # fmt: skip
+    """A Dask DataFrame with one partition per run of files, read by ``reader`` on a worker.
+
+    ``reader(run, columns=None)``: with a ``columns`` keyword, Dask's optimizer pushes a
+    column selection made later (by :func:`_partials`, or by the user) into the read.
+    """
     dd = dataframe_module()
     import dask
 
@@ -69,14 +73,31 @@ def read_days(runs: Sequence[Sequence[Path]], meta: pd.DataFrame,
         return dd.from_map(reader, list(runs), meta=meta, label="telnyx-lake")
 
 
-def _partials(ddf: Any, reduce: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+def _partials(ddf: Any, reduce: Callable[[pd.DataFrame], pd.DataFrame],
+              uses: Sequence[Hashable | None]) -> pd.DataFrame:  # fmt: skip
     """``reduce`` run on every partition by the workers; the small results concatenated.
+
+    Only the columns in ``uses`` (those ``reduce`` reads) are kept first: on a frame
+    read from the lake, Dask pushes that selection into the read, so the other columns
+    are never read from disk (the id, the longest, above all). A name that is not a
+    column is left for ``reduce`` to refuse with its own message.
 
     The concatenation is Dask's own (as ``ddf.compute()`` would stack the rows), so the
     categories of a key column come out in the same order as in the whole frame.
     """
+    wanted = set(uses)
+    ddf = ddf[[c for c in ddf.columns if c in wanted]]
     meta = reduce(ddf._meta)
     return ddf.map_partitions(reduce, meta=meta, enforce_metadata=False).compute()
+
+
+def _time_column(ddf: Any, time: Hashable | None) -> Hashable | None:
+    """The column ``freq`` floors, as the pandas function chooses it (None: it will say)."""
+    from .analysis import TIME_COLUMNS
+
+    if time is not None:
+        return time
+    return next((c for c in TIME_COLUMNS if c in ddf.columns), None)
 
 
 # -- cost_by ----------------------------------------------------------------------------------
@@ -96,7 +117,10 @@ def cost_by(df: Any, by: Hashable | Sequence[Hashable] | None = None, *, freq: s
         return analysis.cost_by(part, by_cols or None, freq=freq, cost=cost, time=time,
                                 currency_column=currency_column, count=count)  # fmt: skip
 
-    partials = _partials(df, reduce)
+    counted = count if count is not None else "count"
+    uses = [*by_cols, cost, currency_column, counted,
+            _time_column(df, time) if freq is not None else None]
+    partials = _partials(df, reduce, uses)
     # Each partial row is one (period, by, currency) group of one partition, a summary
     # row: cost_by sums such rows exactly, and their counts with them.
     keys = (["period"] if freq is not None else []) + [c for c in by_cols if c != currency_column]
@@ -136,7 +160,8 @@ def usage_breakdown(df: Any, dimension: Hashable, metric: Hashable, *, top: int 
             currency_column=currency_column,
         ).drop(columns="share")
 
-    partials = _partials(df, reduce)
+    uses = [dimension, metric, currency_column, _time_column(df, time) if freq else None]
+    partials = _partials(df, reduce, uses)
     name = "count" if metric == "count" and metric not in df.columns else metric
     return analysis.usage_breakdown(partials, dimension, name, top=top, other=other,
                                     freq=freq, time="period" if freq else None,

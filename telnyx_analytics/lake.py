@@ -636,9 +636,8 @@ def _files(root: Path, kind: LakeKind, lo: pd.Timestamp | None,
     return files
 
 
-def _storage_columns(columns: Sequence[str] | None, names: list[str]) -> list[str] | None:
-    if columns is None:
-        return None
+def _storage_columns(columns: Sequence[str], names: list[str]) -> list[str]:
+    """The stored names of frame columns (``cost`` is stored as ``cost_micros``)."""
     stored = set(names)
     out = []
     for name in columns:
@@ -652,16 +651,31 @@ def _storage_columns(columns: Sequence[str] | None, names: list[str]) -> list[st
     return out
 
 
-def _read_files(files: Sequence[Path], columns: list[str] | None, kind: LakeKind,
-                lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> pd.DataFrame:  # fmt: skip
-    """Read day files into the fetcher's frame, trimmed to ``[lo, hi]``."""
-    tables = [pq.read_table(f, columns=columns) for f in files]
+def _read_files(files: Sequence[Path], columns: Sequence[str] | None, names: list[str],
+                kind: LakeKind, lo: pd.Timestamp | None,
+                hi: pd.Timestamp | None) -> pd.DataFrame:  # fmt: skip
+    """Read day files into the fetcher's frame (``columns`` of it, in that order; ``names``:
+    the stored columns), trimmed to ``[lo, hi]``.
+
+    Only the stored columns asked for are read: this is where a Dask computation's
+    column projection lands, so a total of three columns never decodes the others.
+    """
+    trim = (lo is not None or hi is not None) and kind.time in names
+    wanted = None if columns is None else list(columns)
+    if wanted is not None and trim and kind.time not in wanted:
+        wanted.append(kind.time)  # read to trim the window by it, dropped below
+    stored = None if wanted is None else _storage_columns(wanted, names)
+    if files:
+        log.debug("lake: reading %d day files, columns %s", len(files), stored or "all")
+    # ParquetFile.read, not pq.read_table: a file of a known path needs no dataset
+    # discovery, which costs more than reading a small day's columns.
+    tables = [pq.ParquetFile(f).read(columns=stored) for f in files]
     if not tables:
         empty = _to_table(_frames.empty_frame(kind.schema), kind.schema)
-        tables = [empty.select(columns) if columns else empty]
+        tables = [empty.select(stored) if stored else empty]
     table = pa.concat_tables(tables, promote_options="permissive")
     frame = _from_table(table)
-    if kind.time in frame.columns and (lo is not None or hi is not None):
+    if trim:
         times = frame[kind.time]
         keep = np.ones(len(frame), bool)
         if lo is not None:
@@ -670,7 +684,7 @@ def _read_files(files: Sequence[Path], columns: list[str] | None, kind: LakeKind
             keep &= (times <= hi).to_numpy(dtype=bool)
         if not keep.all():
             frame = frame[keep].reset_index(drop=True)
-    return frame
+    return frame if columns is None else frame[list(columns)]
 
 
 def read(
@@ -723,13 +737,20 @@ def read(
     log.debug("lake.read %s: %d day files", k.name, len(files))
     names = (pq.read_schema(files[0]).names if files
              else _to_table(_frames.empty_frame(k.schema), k.schema).column_names)
-    stored = _storage_columns(columns, names)
+    if columns is not None:
+        columns = list(columns)
+        _storage_columns(columns, names)  # an unknown column is refused here, before reading
     if engine == "pandas":
-        return _read_files(files, stored, k, lo, hi)
+        return _read_files(files, columns, names, k, lo, hi)
     from ._dask import read_days
 
-    meta = _read_files([], stored, k, None, None)
-    return read_days(_partitions(files), meta, lambda run: _read_files(run, stored, k, lo, hi))
+    def read_run(run: Sequence[Path], columns: Sequence[str] | None = columns) -> pd.DataFrame:
+        # `columns=`: Dask passes the columns a computation uses (its projection pushdown,
+        # see dask.dataframe.from_map), and only those are read from the files.
+        return _read_files(run, columns, names, k, lo, hi)
+
+    meta = _read_files([], columns, names, k, None, None)
+    return read_days(_partitions(files), meta, read_run)
 
 
 def _partitions(files: list[Path]) -> list[list[Path]]:

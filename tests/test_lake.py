@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from distributed import get_task_stream
+from distributed.diagnostics.plugin import SchedulerPlugin
 
 import telnyx_analytics as tx
 from telnyx_analytics import _money, lake
@@ -397,6 +399,108 @@ def test_analysis_on_dask_equals_pandas(synced, dask_client) -> None:
         tx.spend_summary({"messaging": mdrs, "voice": cdrs}),
         tx.spend_summary({"messaging": local_m, "voice": local_c}))
     assert len(dask_client.scheduler_info()["workers"]) == 2
+
+
+def test_dask_reads_only_the_columns_the_analysis_uses(synced, caplog) -> None:
+    import dask
+
+    path, _ = synced
+    ddf = tx.lake.read(path, "mdrs", engine="dask")  # every column
+    # The synchronous scheduler runs the reads here, where their log can be read.
+    with dask.config.set(scheduler="sync"), caplog.at_level(logging.DEBUG,
+                                                            logger="telnyx_analytics.lake"):
+        by_day = tx.cost_by(ddf, "direction", freq="D")
+        parts = tx.usage_breakdown(ddf, "message_type", "parts")
+    reads = [record.args[1] for record in caplog.records
+             if record.msg.startswith("lake: reading")]  # fmt: skip
+    # Never the id, the numbers, the status...: only what each total uses.
+    assert reads == ([["created_at", "direction", "cost_micros", "currency"]] * ddf.npartitions
+                     + [["message_type", "parts", "currency"]] * ddf.npartitions)
+    frame = tx.lake.read(path, "mdrs")
+    pd.testing.assert_frame_equal(by_day, tx.cost_by(frame, "direction", freq="D"))
+    pd.testing.assert_frame_equal(parts, tx.usage_breakdown(frame, "message_type", "parts"))
+
+
+def test_a_window_within_a_day_trims_even_without_the_time_column(synced) -> None:
+    path, _ = synced
+    start, end = f"{ago(3)}T06:00:00Z", f"{ago(2)}T18:00:00Z"
+    whole = tx.lake.read(path, "mdrs", start, end)
+    assert len(whole) < len(tx.lake.read(path, "mdrs", ago(3), ago(2)))  # a real trim
+    some = tx.lake.read(path, "mdrs", start, end, columns=["cost", "id"])
+    pd.testing.assert_frame_equal(some, whole[["cost", "id"]])
+    on_dask = tx.lake.read(path, "mdrs", start, end, columns=["cost"], engine="dask")
+    pd.testing.assert_frame_equal(on_dask.compute(scheduler="sync").reset_index(drop=True),
+                                  whole[["cost"]])
+
+
+class ClientResults(SchedulerPlugin):
+    """A scheduler plugin: the type and size of every result a client asked for.
+
+    It sees what the scheduler hands to a client (the keys of each graph the client
+    submits that it wants back), whatever Dask code asked for it.
+    """
+
+    name = "client-results"
+
+    def __init__(self) -> None:
+        self.wanted: set = set()
+        self.results: list[tuple[str, int]] = []
+
+    async def start(self, scheduler) -> None:
+        self.scheduler = scheduler
+
+    def update_graph(self, scheduler, *, keys, **kwargs) -> None:
+        self.wanted |= set(keys)
+
+    def transition(self, key, start, finish, *args, **kwargs) -> None:
+        if finish == "memory" and key in self.wanted:
+            task = self.scheduler.tasks[key]
+            self.results.append((str(task.type), int(task.nbytes)))
+
+
+@pytest.mark.slow  # a subprocess or a cluster of worker processes
+def test_the_work_runs_on_the_workers_and_only_partials_reach_the_client(
+        synced, dask_client, monkeypatch) -> None:  # fmt: skip
+    path, _ = synced
+    monkeypatch.setattr(lake, "PARTITION_ROWS", 1_000)  # several partitions of this small lake
+    ddf = tx.lake.read(path, "mdrs", engine="dask")
+    rows = tx.lake.read(path, "mdrs")
+    assert ddf.npartitions >= 3
+    rows_bytes = int(rows.memory_usage(deep=True).sum())
+    workers = set(dask_client.scheduler_info()["workers"])
+    assert os.getpid() not in set(dask_client.run(os.getpid).values())  # other processes
+
+    def received(compute):
+        """What ``compute()`` computed where, and the results the client was handed."""
+        dask_client.register_plugin(ClientResults())
+        try:
+            with get_task_stream(dask_client) as stream:
+                result = compute()
+            got = dask_client.run_on_scheduler(
+                lambda dask_scheduler: dask_scheduler.plugins[ClientResults.name].results)
+        finally:
+            dask_client.unregister_scheduler_plugin(ClientResults.name)
+        ran = {}
+        for task in stream.data:
+            prefix = str(task["key"][0] if isinstance(task["key"], tuple) else task["key"])
+            ran.setdefault(prefix.rsplit("-", 1)[0], []).append(task["worker"])
+        return result, ran, got
+
+    out, ran, got = received(lambda: tx.cost_by(ddf, "direction", freq="D"))
+    pd.testing.assert_frame_equal(out, tx.cost_by(rows, "direction", freq="D"))
+    # Every partition was read, and reduced, by a worker process: one task each.
+    assert len(ran["telnyx-lake"]) == len(ran["reduce"]) == ddf.npartitions
+    assert set(ran["telnyx-lake"]) | set(ran["reduce"]) <= workers
+    # The client was handed the partial totals (a few rows per day, direction and
+    # currency of each partition), never the rows.
+    assert got and all("DataFrame" in kind for kind, _ in got)
+    assert sum(size for _, size in got) * 10 < rows_bytes
+
+    # The same recorder catches the rows coming back: ``ddf.compute()`` then a pandas
+    # total would fail both checks above.
+    back, ran, got = received(ddf.compute)
+    assert "reduce" not in ran
+    assert len(back) == len(rows) and sum(size for _, size in got) >= rows_bytes // 2
 
 
 @pytest.mark.slow  # a subprocess or a cluster of worker processes
