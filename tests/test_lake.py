@@ -139,6 +139,48 @@ def test_rerun_requests_only_unsettled_days_and_changes_no_byte(small_sandbox, s
     assert after == before  # not one byte (nor one modification time) changed
 
 
+def test_a_rerun_a_day_later_fetches_only_the_unsettled_days_and_one_more(tmp_path,
+                                                                         monkeypatch) -> None:
+    from telnyx_analytics.sandbox import serve
+
+    now = pd.Timestamp.now(tz="UTC")
+    then = now - pd.Timedelta(days=1)
+    start = str((then.floor("D") - pd.Timedelta(days=4)).date())
+
+    def days_asked(requests) -> dict[str, set[str]]:
+        asked: dict[str, set[str]] = {"mdrs": set(), "wdrs": set()}
+        for r in requests:
+            for kind in asked:
+                if r.path.endswith(f"/reports/{kind}"):
+                    asked[kind].add(parse_qs(r.query)["start_date"][0][:10])
+        return asked
+
+    # Yesterday at this time: the account as it was then, and a lake whose clock agrees.
+    monkeypatch.setattr(lake, "_now", lambda: then)
+    with serve(seed=5, days=6, until=then.date(), now=then, scale=0.2) as sb:
+        first = tx.sync(tmp_path, "mdrs,wdrs", start=start, client=client_of(sb))
+    # A day later: the same account (same seed) started again, and the lake's real clock.
+    monkeypatch.setattr(lake, "_now", lambda: now)
+    with serve(seed=5, days=7, until=now.date(), now=now, scale=0.2) as sb:
+        again = tx.sync(tmp_path, "mdrs,wdrs", start=start, client=client_of(sb))
+        asked = days_asked(sb.requests)
+
+    today = str(now.date())
+    for kind in ("mdrs", "wdrs"):
+        before = first[first["kind"] == kind]
+        unsettled = {str(d) for d in before.loc[~before["settled"], "date"]}
+        settled = {str(d) for d in before.loc[before["settled"], "date"]}
+        assert unsettled and settled, kind  # both kinds of day are in the window
+        # The unsettled days, plus the one day that is new: never a settled day.
+        assert asked[kind] == unsettled | {today}, kind
+        after = again[again["kind"] == kind]
+        assert {str(d) for d in after.loc[after["action"] == "skipped", "date"]} == settled
+        assert str(max(after["date"])) == today and len(after) == len(before) + 1
+    # What was fetched a day later has settled now (all but today's and yesterday's).
+    manifest = lake._load_manifest(tmp_path)["kinds"]["mdrs"]
+    assert all(e["settled"] for d, e in manifest.items() if d < str(then.date()))
+
+
 def test_read_opens_only_the_partitions_of_its_window(synced, tmp_path, caplog) -> None:
     path, _ = synced
     copy = tmp_path / "copy"
