@@ -296,3 +296,18 @@ def test_real_report_links_point_at_the_download_origin(sandbox: Sandbox, sandbo
     assert sandbox.download_requests[-1].path == report["report_url"].removeprefix(
         sandbox.download_origin
     )
+
+
+def test_now_starts_the_same_account_as_it_was_earlier() -> None:
+    then = pd.Timestamp("2025-03-10 13:30", tz="UTC")
+    key = "KEY_then"
+    with serve(seed=4, days=3, until=then.date(), now=then.isoformat()) as earlier:
+        got = earlier.ledger(key).messages(then.floor("D"), then + pd.Timedelta(hours=12))
+    assert len(got) and got["created_at"].max() <= then  # nothing after the sandbox's now
+    # The same account once the day is over: the morning is the same records.
+    with serve(seed=4, days=3, until=then.date()) as later:
+        full = later.ledger(key).messages(then.floor("D"), then + pd.Timedelta(hours=12))
+    assert full["created_at"].max() > then
+    morning = full[full["created_at"] <= then - pd.Timedelta(hours=1)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        got[got["created_at"] <= then - pd.Timedelta(hours=1)].reset_index(drop=True), morning)
