@@ -328,11 +328,11 @@ def _float_micros(x: np.ndarray, missing: np.ndarray, name: str) -> tuple[np.nda
     valid = ~missing
     if missing.any():
         x = np.where(valid, x, 0.0)
-    big = ~(np.abs(x) < BOUND)  # infinities too
-    if big.any():
-        pos = int(np.flatnonzero(big)[0])
+    if x.size and not (x.max() < BOUND and x.min() > -BOUND):  # infinities too
+        pos = int(np.flatnonzero(~(np.abs(x) < BOUND))[0])  # only on error: find the value
         raise _too_large(name, pos, x[pos])
-    micros = np.rint(x * UNIT)
+    micros = x * UNIT
+    np.rint(micros, out=micros)  # in place: this runs on every row a total reads
     # Below BOUND, the float nearest to an amount with at most 6 decimals comes back from
     # its micro-units exactly; a float that does not had more decimals (or came out of
     # float arithmetic): rounding it would change the number, so it is refused.
@@ -365,7 +365,7 @@ def from_micros(micros: np.ndarray | Sequence[int], valid: np.ndarray | None = N
     else:
         m = m.astype(np.int64, copy=False)
         out = m / UNIT  # int64 -> float64 is exact below 2**53; the division correctly rounded
-        big = bool(m.size) and bool((np.abs(m) >= MICROS_BOUND).any())
+        big = bool(m.size) and (m.max() >= MICROS_BOUND or m.min() <= -MICROS_BOUND)
     if big:
         warnings.warn(f"a money total of {BOUND:,} units or more is held as float64 to about "
                       f"1e-16 of its size, not to the micro-unit", MoneyPrecisionWarning,

@@ -278,8 +278,11 @@ def _from_table(table: pa.Table) -> pd.DataFrame:
     # Put each money column back where it was, under its own name.
     for position, name in sorted((table.column_names.index(n), n) for n in money):
         arr = micros[name]
-        valid = None if arr.null_count == 0 else np.asarray(arr.is_valid())
-        values = arr.fill_null(0).to_numpy(zero_copy_only=False)
+        if arr.null_count == 0:
+            valid, values = None, arr.to_numpy()  # the common case: no copy
+        else:
+            valid = np.asarray(arr.is_valid())
+            values = arr.fill_null(0).to_numpy(zero_copy_only=False)
         frame.insert(position, name[: -len(MICROS_SUFFIX)],
                      _money.money_series(values, frame.index, valid))
     return frame
