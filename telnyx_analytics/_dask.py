@@ -4,7 +4,9 @@ Each partition (a day of the lake) is reduced *where it is* by the very pandas f
 the user would call, into a few rows per group: exact money totals and row counts. Only
 those partial aggregates travel to the client, never the rows; the same pandas function
 then combines them. Money stays exact all the way: the partial totals are exact
-micro-unit sums (``telnyx_analytics._money``), and so is their sum.
+micro-unit sums (``telnyx_analytics._money``), and so is their sum. Each function first
+keeps only the columns it uses; on a frame from the lake, Dask pushes that selection into
+the Parquet reads, so the other columns are never decoded.
 
 Dask is optional (``pip install 'telnyx-analytics[dask]'``); nothing here imports it
 until a Dask frame or ``engine="dask"`` asks for it.
