@@ -409,7 +409,9 @@ def table(results: dict[str, dict]) -> str:
             f"{cite(s)} | {s['rerun_requests']:.0f} requests over {s['rerun_days']:.0f} day(s); "
             f"{s['unsettled_days']:.0f} day(s) were unsettled (goal: at most "
             f"{s['unsettled_days'] + 1:.0f} days); settled days fetched: "
-            f"{s['rerun_settled_days_fetched']:.0f}; {s['rerun_skipped']:.0f} days skipped |",
+            f"{s['rerun_settled_days_fetched']:.0f}; {s['rerun_skipped']:.0f} days skipped; "
+            f"requests per day: "
+            f"{', '.join(f'{d} {n}' for d, n in sorted(s['rerun_per_day'].items()))} |",
         ]
     if r := results.get("rss"):
         lines.append(
