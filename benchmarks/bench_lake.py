@@ -1,24 +1,35 @@
-"""Lake benchmark: sync throughput and memory, the incremental rerun, aggregation at scale.
+"""Lake benchmark: sync throughput and memory, the rerun a day later, aggregation at scale.
 
-(a) Sync: records per second syncing ``--sync-days`` days of MDRs from a sandbox at
+Parts (``--parts``, all by default), each kept with its command in ``--results`` so that
+the docs' table (docs/benchmarks.md) can gather parts measured by separate runs:
+
+sync
+    (a) records per second syncing ``--sync-days`` days of MDRs from a sandbox at
     ``--scale`` with ``--latency`` ms per answer, against the transport's floor (the same
-    pages fetched with ``tx.mdrs`` and thrown away); and the peak RSS of a sync of
-    ``--rss-days`` (short) against ``--rss-long-days`` (long) days at the same daily
-    volume, each in a fresh process (the goal: long within 1.25 x short).
-(b) Incremental: a rerun right after counts the requests it sends (the goal: at most
-    the unsettled days, plus one).
-(d) The sandbox over a year: every message, call and wireless session of 365 days at
+    pages fetched with ``tx.mdrs`` and thrown away). The sync runs as of yesterday at
+    this hour (sandbox ``until=``/``now=``, and the lake's clock); then (b) the sandbox is
+    started again a day later with the same seed and the sync rerun: the requests per day
+    in its log (the goal: at most the unsettled days plus one, never a settled day).
+rss
+    The peak RSS of a sync of ``--rss-days`` against ``--rss-long-days`` days at the same
+    daily volume, each in a fresh process (the goal: long within 1.25 x short).
+year
+    The sandbox over a year: every message, call and wireless session of 365 days at
     ``--scale``, generated in a fresh process, and its peak RSS.
-(c) Aggregation: a lake of ``--rows`` synthetic MDRs written straight from the sandbox's
-    ledger (no HTTP), then ``cost_by`` per day, message type and currency on a
-    ``LocalCluster(n_workers=2, memory_limit="2GiB")``, side by side with DuckDB's
-    ``GROUP BY`` on the same files, checked equal to a chunked exact reference; the
-    client's peak RSS and the workers' are reported, and pandas in one process for context.
+aggregation
+    (c) A lake of ``--rows`` synthetic MDRs written straight from the sandbox's ledger (no
+    HTTP; ``--lake`` keeps it for another run), then ``cost_by`` per day, message type and
+    currency on a ``LocalCluster(n_workers=2, memory_limit="2GiB")``, alternating with
+    DuckDB's ``GROUP BY`` on the same files in five rounds, both checked equal to a chunked
+    exact reference; wall and CPU time, the client's peak RSS and the workers', and pandas
+    in one process for context. ``--baseline --columns`` from a checkout of older code
+    records the row to compare with.
 
 Run (from the repository root; ``pip install -e '.[bench]'``)::
 
-    .venv/bin/python benchmarks/bench_lake.py                          # full size
-    .venv/bin/python benchmarks/bench_lake.py --rows 2000000 --sync-days 7 --scale 2 --no-write
+    .venv/bin/python benchmarks/bench_lake.py                          # everything, full size
+    .venv/bin/python benchmarks/bench_lake.py --parts sync,rss          # the issue's sync figures
+    .venv/bin/python benchmarks/bench_lake.py --parts aggregation --rows 2000000 --no-write
 """
 
 from __future__ import annotations
