@@ -152,8 +152,7 @@ def usage_breakdown(df: Any, dimension: Hashable, metric: Hashable, *, top: int 
     """
     from . import analysis
 
-    if top < 1:
-        raise ValueError(f"top={top!r}: must be a positive integer")
+    top = analysis.check_top(top)  # before any work is sent to the cluster
 
     def reduce(part: pd.DataFrame) -> pd.DataFrame:
         # Every value kept (nothing lumped yet): the top values are chosen over the whole.

@@ -571,3 +571,12 @@ def test_money_stays_exact_in_micro_units(tmp_path) -> None:
     back = lake._from_table(table)
     pd.testing.assert_frame_equal(back[["cost"]], frame[["cost"]])
     assert np.array_equal(_money.to_micros(back["cost"])[0], [1, 0, 123_456_789_012])
+
+
+@pytest.mark.parametrize(("top", "error"), [("5", TypeError), (2.5, TypeError), (None, TypeError),
+                                            (0, ValueError)])
+def test_a_bad_top_on_dask_names_top_before_any_work(synced, top, error) -> None:
+    path, _ = synced
+    ddf = tx.lake.read(path, "mdrs", engine="dask")
+    with pytest.raises(error, match=r"top=.*: must be a positive integer"):
+        tx.usage_breakdown(ddf, "message_type", "parts", top=top)
