@@ -88,6 +88,14 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time such as 2024-05-31T12:00:00Z, got {text!r}") from None
+
+
 def _faults(text: str) -> dict[str, float]:
     from .sandbox.faults import parse_faults
 
@@ -146,6 +154,15 @@ def _add_sandbox(commands: Any) -> None:
         type=_date,
         default=None,
         help="last day of history, YYYY-MM-DD (default: today, UTC)",
+    )
+    p.add_argument(
+        "--now",
+        metavar="TIME",
+        type=_instant,
+        default=None,
+        help="the sandbox's current time, ISO 8601 (naive: UTC); no record is later. With "
+        "--until and --seed, the same account as it was, or will be, at that time "
+        "(default: the clock)",
     )
     p.add_argument(
         "--scale", type=_number(float, lo=0), default=1.0, help="traffic multiplier (default: 1.0)"
@@ -216,6 +233,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
                     args.seed,
                     days=args.days,
                     until=args.until,
+                    now=args.now,
                     scale=args.scale,
                     keys=args.keys,
                     host=args.host,

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 
@@ -163,6 +164,21 @@ def test_rate_limit_flag_and_its_default(launch: type[Server]) -> None:
         assert server.stop()[0] == 0
 
 
+def test_now_flag_sets_the_sandboxs_clock(launch: type[Server]) -> None:
+    import telnyx_analytics as tx
+
+    server = launch("--until", "2024-05-31", "--now", "2024-05-31T12:00:00Z", "--days", "2",
+                    "--rate-limit", "0")
+    base_url = server.readline().removeprefix("base_url: ").strip()
+    with tx.Client("KEY_cli_now", base_url, cache=False, progress=False) as client:
+        last_day = tx.mdrs("2024-05-31", "2024-05-31", client=client)["created_at"]
+    # Half of the last day has happened: records in its morning, none after noon.
+    assert len(last_day) > 10
+    noon = pd.Timestamp("2024-05-31T12:00:00Z")
+    assert last_day.max() < noon <= last_day.min() + pd.Timedelta(hours=12)
+    assert server.stop()[0] == 0
+
+
 def test_download_faults_flag_takes_effect(launch: type[Server]) -> None:
     server = launch("--download-faults", "html_200=1", "--days", "1", "--report-delay", "0")
     base_url = server.readline().removeprefix("base_url: ").strip()
@@ -183,6 +199,7 @@ def test_download_faults_flag_takes_effect(launch: type[Server]) -> None:
         (["sandbox", "--faults", "429=2"], "between 0 and 1"),
         (["sandbox", "--port", "70000"], "--port"),
         (["sandbox", "--until", "31/12/2024"], "YYYY-MM-DD"),
+        (["sandbox", "--now", "yesterday noon"], "ISO 8601"),
         (["sandbox", "--days", "0"], "--days"),
         (["sandbox", "--latency", "-5"], "--latency"),
         (["sandbox", "--report-failure-rate", "1.5"], "--report-failure-rate"),
@@ -233,6 +250,7 @@ def test_help_lists_the_sandbox_flags(capsys: pytest.CaptureFixture[str]) -> Non
         "--seed",
         "--days",
         "--until",
+        "--now",
         "--scale",
         "--latency",
         "--faults",
