@@ -4,10 +4,10 @@ Each ``build_<kind>(ledger, day)`` returns the tables of one UTC day (``day=None
 empty schema) as a dict of DataFrames, built in columns with numpy from a random generator
 seeded with ``(seed, key_hash, stream, day ordinal)`` and nothing else, so any process
 rebuilds the same rows. They read the account through the :class:`~.ledger.Ledger`'s
-public attributes (``ids``, ``now_us``, ``static_tables()``, ``table()``), which also
-caches what they build (:class:`~.daycache.DayCache`). Money is integer micro-units (1e-6
-of the row's currency). The choices behind the numbers are in docs/sandbox.md ("Time",
-"Money", "Traffic").
+public attributes (``ids``, ``now_us``, ``is_spike_day()``, ``static_tables()``,
+``table()``), which also caches what they build (:class:`~.daycache.DayCache`). Money is
+integer micro-units (1e-6 of the row's currency). The choices behind the numbers are in
+docs/sandbox.md ("Time", "Money", "Traffic").
 
 >>> import datetime
 >>> from telnyx_analytics.sandbox.ledger import Ledger
@@ -148,6 +148,7 @@ _BASE = {"messages": 3000.0, "calls": 1000.0, "wireless": 300.0, "lookups": 200.
 _OUTBOUND_MESSAGE_SHARE = 0.7
 _SPIKE_FACTOR = 4.0  # outbound messaging on the campaign day
 _WEEKEND = 0.6
+_NUMBERS_BOUGHT_BY = pd.Timestamp("2023-01-01", tz="UTC")  # the account's numbers predate it
 # Relative traffic per UTC hour: quiet nights, busy afternoons.
 _HOURLY = np.array([0.35, 0.25, 0.18, 0.14, 0.12, 0.14, 0.25, 0.45, 0.70, 0.95, 1.15, 1.30,
                     1.45, 1.60, 1.75, 1.85, 1.90, 1.85, 1.70, 1.50, 1.20, 0.90, 0.65,
@@ -464,8 +465,11 @@ def build_static(led: Ledger) -> dict[str, Any]:
         for k in rng.choice(3, size=n, p=[0.3, 0.5, 0.2])
     ]
     country_a, ntype_a, nums_a = np.array(country), np.array(ntype), np.array(nums)
-    # Bought before the ledger starts, so every number exists during the whole period.
-    created = timestamp_us(led.start) - rng.integers(DAY_US, 730 * DAY_US, size=n)
+    # Bought in the two years before a fixed day (or before the ledger starts, when that is
+    # earlier): every number exists during the whole period, and a ledger that covers a day
+    # more (or less) shows the same purchase times.
+    bought_by = min(_NUMBERS_BOUGHT_BY, led.start)
+    created = timestamp_us(bought_by) - rng.integers(DAY_US, 730 * DAY_US, size=n)
     s["num_country"], s["num_type"], s["num_int"] = country_a, ntype_a, nums_a
     s["num_conn"], s["num_bg"], s["num_active"] = num_conn, num_bg, status == "active"
     s["num_tags"] = num_tags
@@ -644,7 +648,8 @@ def build_messages(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
     mean = _mean(led, _BASE["messages"], day)
     n_base = int(rng.poisson(mean))
     # The campaign day: extra outbound marketing traffic, blasted in the afternoon (UTC).
-    extra = (_SPIKE_FACTOR - 1) * mean * _OUTBOUND_MESSAGE_SHARE if day == led.spike_day else 0
+    campaign_day = day is not None and led.is_spike_day(day)
+    extra = (_SPIKE_FACTOR - 1) * mean * _OUTBOUND_MESSAGE_SHARE if campaign_day else 0
     n_camp = int(rng.poisson(extra))
     n = n_base + n_camp
     campaign_hours = np.zeros(24)
@@ -950,14 +955,13 @@ def build_events(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
 
 def build_call_events(led: Ledger, day: dt.date | None) -> dict[str, pd.DataFrame]:
     """Events stamped on ``day``: from that day's calls and the day before's (a call
-    that crosses midnight hangs up on the next day)."""
+    that crosses midnight hangs up on the next day), even when the day before is outside
+    the ledger, so that a day's events do not depend on where the ledger starts."""
     if day is None:
         return {"call_events": led.table("_events", None)}
     lo, hi = _day_us(day), min(_day_us(day) + DAY_US - 1, led.now_us)
     parts = []
     for d in (day - dt.timedelta(days=1), day):
-        if d < led.first_day:
-            continue
         frame = led.table("_events", d)
         values = frame["event_timestamp"].array.asi8 // 1000
         parts.append(frame[(values >= lo) & (values <= hi)])

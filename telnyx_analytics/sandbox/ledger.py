@@ -97,6 +97,9 @@ DETAIL_TABLES: dict[str, tuple[str, str | None]] = {
     "inference": ("session_events", "inference"),
     **{name: (name, None) for name in PRODUCT_TIME_COLUMN},
 }
+#: Days from one campaign day to the next (see :meth:`Ledger.is_spike_day`): any 30 whole
+#: days hold at least one, as the old single campaign in the last 30 days did.
+CAMPAIGN_EVERY = 29
 #: The time column of each record type's table (what windows are cut by).
 DETAIL_TIME_COLUMN = {name: _TIME_COLUMN[table] for name, (table, _) in DETAIL_TABLES.items()}
 _LOCATE = {  # id kind -> (what locate() calls it, the table it lives in)
@@ -174,9 +177,9 @@ class Ledger:
         self.now: pd.Timestamp = min(end_of_last, clock.as_unit("ns").floor("us"))
         self.now_us = timestamp_us(self.now)  # ``now`` in microseconds since the epoch
 
-        # The campaign day: within the last 30 days, never the last (possibly partial) day.
-        back = 1 + self.key_hash % min(29, self.days - 1) if self.days > 1 else 0
-        self.spike_day: dt.date = self.last_day - dt.timedelta(days=back)
+        # Campaign days recur on the calendar, at a phase of the account's own, so that a
+        # day's traffic never depends on the window the ledger was asked to cover.
+        self.campaign_phase = self.key_hash % CAMPAIGN_EVERY
         self.trend_phase = (self.key_hash >> 20) % 730  # where in its two-year swell it is
 
         self.account_id = self.ids.one(K_STATIC, 0, 0, 0)
@@ -190,6 +193,44 @@ class Ledger:
     def __repr__(self) -> str:
         return (f"Ledger(account_id={self.account_id!r}, {self.first_day}..{self.last_day}, "
                 f"scale={self.scale})")  # fmt: skip
+
+    # ------------------------------------------------------------------ campaigns
+    def is_spike_day(self, day: dt.date) -> bool:
+        """Whether ``day`` is a campaign day: several times the usual outbound messaging.
+
+        Campaigns fall every :data:`CAMPAIGN_EVERY` days of the calendar, whatever the
+        ledger covers, so any 30 whole days hold at least one.
+
+        Examples
+        --------
+        >>> import datetime
+        >>> led = Ledger(7, "KEY", days=90, until=datetime.date(2025, 1, 31))
+        >>> day = led.spike_days[0]
+        >>> led.is_spike_day(day), led.is_spike_day(day + datetime.timedelta(days=1))
+        (True, False)
+        >>> led.is_spike_day(day + datetime.timedelta(days=CAMPAIGN_EVERY))
+        True
+        """
+        return (day.toordinal() - self.campaign_phase) % CAMPAIGN_EVERY == 0
+
+    @property
+    def spike_days(self) -> list[dt.date]:
+        """The campaign days from ``first_day`` to ``last_day``, in order.
+
+        Examples
+        --------
+        >>> import datetime
+        >>> led = Ledger(7, "KEY", days=30, until=datetime.date(2025, 1, 31))
+        >>> 1 <= len(led.spike_days) <= 2
+        True
+        >>> later = Ledger(7, "KEY", days=60, until=datetime.date(2025, 2, 10))
+        >>> set(led.spike_days) <= set(later.spike_days)  # the past does not move
+        True
+        """
+        first = self.first_day.toordinal()
+        start = first + (self.campaign_phase - first) % CAMPAIGN_EVERY
+        return [dt.date.fromordinal(o)
+                for o in range(start, self.last_day.toordinal() + 1, CAMPAIGN_EVERY)]
 
     # ------------------------------------------------------------------ static tables
     @property

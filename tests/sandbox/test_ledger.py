@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from telnyx_analytics.sandbox.ledger import Ledger, format_micro
+from telnyx_analytics.sandbox.generators import BUILDERS
+from telnyx_analytics.sandbox.ledger import CAMPAIGN_EVERY, Ledger, format_micro
 
 UNTIL = dt.date(2025, 3, 30)  # a Sunday, long past: the ledger's days are all whole
 KINDS = ("messages", "calls", "call_events", "session_events", "wireless", "lookups")
@@ -41,7 +43,7 @@ def led() -> Ledger:
 def day(led: Ledger) -> dt.date:
     """A whole weekday that is not the campaign day."""
     d = UNTIL - dt.timedelta(days=4)
-    return d if d != led.spike_day else d - dt.timedelta(days=1)
+    return d if not led.is_spike_day(d) else d - dt.timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def test_period_and_now_follow_until_and_days():
     assert led.first_day == UNTIL - dt.timedelta(days=9)
     assert led.start == pd.Timestamp("2025-03-21", tz="UTC")
     assert led.now == pd.Timestamp("2025-03-30 23:59:59.999999", tz="UTC")
-    assert led.first_day <= led.spike_day < led.last_day
+    assert all(led.first_day <= d <= led.last_day for d in led.spike_days)
 
 
 def test_now_is_the_clock_when_the_last_day_is_today():
@@ -69,10 +71,23 @@ def test_now_is_the_clock_when_the_last_day_is_today():
     assert led.now == pd.Timestamp(clock)
 
 
-def test_spike_day_is_in_the_last_30_days_but_not_the_last():
+def test_campaign_days_recur_on_the_calendar_so_any_30_days_hold_one():
+    phases = set()
     for key in ("a", "b", "c", "d", "e", "f"):
         led = Ledger(5, key, days=90, until=UNTIL)
-        assert UNTIL - dt.timedelta(days=29) <= led.spike_day <= UNTIL - dt.timedelta(days=1)
+        days = led.spike_days
+        every = [led.first_day + dt.timedelta(days=i) for i in range(led.days)]
+        assert days == [d for d in every if led.is_spike_day(d)]
+        assert {(b - a).days for a, b in itertools.pairwise(days)} == {CAMPAIGN_EVERY}
+        for i in range(led.days - 29):  # every 30 whole days of the ledger
+            assert any(every[i] <= d <= every[i + 29] for d in days), (key, every[i])
+        # The same account over other windows: the same calendar days.
+        for days_, until in ((10, UNTIL), (200, UNTIL + dt.timedelta(days=40))):
+            other = Ledger(5, key, days=days_, until=until)
+            assert [d for d in other.spike_days if led.first_day <= d <= UNTIL] == [
+                d for d in days if other.first_day <= d <= other.last_day]
+        phases.add(days[0])
+    assert len(phases) > 1  # accounts differ in when their campaigns fall
 
 
 def test_construction_is_lazy_even_at_scale_50():
@@ -115,10 +130,45 @@ def test_same_seed_and_key_give_identical_frames(led: Ledger, day: dt.date, fram
 
 def test_a_day_does_not_depend_on_the_period_around_it(day: dt.date, frames):
     other = Ledger(11, "KEY-ALPHA", days=60, until=UNTIL + dt.timedelta(days=11))
-    assert day != other.spike_day  # (the campaign day is the one day that differs)
     lo, hi = day_window(other, day)
     for kind in ("messages", "calls", "wireless", "lookups"):
         pd.testing.assert_frame_equal(getattr(other, kind)(lo, hi), frames[kind], obj=kind)
+
+
+def day_hashes(led: Ledger, days: list[dt.date]) -> dict[tuple[str, dt.date], int]:
+    """A hash of every kind of record (every public table the sandbox serves) per day."""
+    return {
+        (name, day): int(pd.util.hash_pandas_object(led.table(name, day), index=False).sum())
+        for name in BUILDERS if not name.startswith("_") for day in days
+    }
+
+
+def test_the_past_does_not_move_with_until_days_or_now():
+    """Same seed and key, windows a day apart (``until``, ``days``, or ``now`` as
+    ``serve(now=...)`` sets it): every day both cover has the same records, campaigns too."""
+    until, key = dt.date(2025, 4, 20), "KEY-PAST"
+    base = Ledger(9, key, days=40, until=until, scale=0.1)
+    clock = dt.datetime(2025, 4, 20, 13, 15, tzinfo=dt.UTC)
+    others = [
+        Ledger(9, key, days=40, until=until + dt.timedelta(days=1), scale=0.1),
+        Ledger(9, key, days=40, until=until - dt.timedelta(days=1), scale=0.1),
+        Ledger(9, key, days=30, until=until, scale=0.1),
+        Ledger(9, key, days=40, now=clock, scale=0.1),  # today, 13:15: a partial day
+        Ledger(9, key, days=40, now=clock + dt.timedelta(days=1), scale=0.1),
+    ]
+    for other in others:
+        last_whole = (other.now + pd.Timedelta(microseconds=1)).date() - dt.timedelta(days=1)
+        both = [d.date() for d in pd.date_range(max(base.first_day, other.first_day),
+                                                 min(until, last_whole))]
+        assert any(base.is_spike_day(d) for d in both)  # a campaign is compared too
+        assert day_hashes(other, both) == day_hashes(base, both), repr(other)
+        for table in ("profiles", "connections", "billing_groups", "phone_numbers", "sim_cards"):
+            pd.testing.assert_frame_equal(getattr(other, table), getattr(base, table), obj=table)
+    # Today's partial day is the whole day's records so far.
+    partial = others[3]
+    whole = base.table("messages", until)
+    cut = whole[whole["created_at"] <= partial.now].reset_index(drop=True)
+    pd.testing.assert_frame_equal(partial.table("messages", until), cut)
 
 
 def test_other_keys_and_seeds_are_other_accounts(led: Ledger, day: dt.date, frames):
@@ -577,15 +627,16 @@ def test_weekends_are_quieter_and_scale_multiplies():
     assert 1.7 < ratio < 2.3
 
 
-def test_the_spike_day_has_several_times_the_outbound_messaging():
+def test_campaign_days_have_several_times_the_outbound_messaging():
     led = Ledger(6, "K", days=35, until=UNTIL, scale=0.2)
     m = led.messages(led.start, led.now)
     outbound = m[m["direction"] == "outbound"].groupby(m["created_at"].dt.date).size()
-    spike = outbound.loc[led.spike_day]
-    weekend = led.spike_day.weekday() >= 5
-    others = outbound.drop(led.spike_day)
-    others = others[[(d.weekday() >= 5) == weekend for d in others.index]]  # days like it
-    assert spike > 2.5 * others.median()
-    assert spike == outbound.max()
     inbound = m[m["direction"] == "inbound"].groupby(m["created_at"].dt.date).size()
-    assert inbound.loc[led.spike_day] < 1.6 * inbound.median()
+    assert led.spike_days
+    others = outbound.drop(led.spike_days)
+    for spike_day in led.spike_days:
+        weekend = spike_day.weekday() >= 5
+        like = others[[(d.weekday() >= 5) == weekend for d in others.index]]  # days like it
+        assert outbound.loc[spike_day] > 2.5 * like.median()
+        assert outbound.loc[spike_day] > others.max()
+        assert inbound.loc[spike_day] < 1.6 * inbound.median()

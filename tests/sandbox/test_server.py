@@ -311,3 +311,25 @@ def test_now_starts_the_same_account_as_it_was_earlier() -> None:
     morning = full[full["created_at"] <= then - pd.Timedelta(hours=1)].reset_index(drop=True)
     pd.testing.assert_frame_equal(
         got[got["created_at"] <= then - pd.Timedelta(hours=1)].reset_index(drop=True), morning)
+
+
+def test_a_day_later_the_served_past_is_the_same() -> None:
+    """The same account served a day later (``now=`` a day on, the window one day on) shows
+    the same usage for every past day, campaign days included."""
+    then = pd.Timestamp("2025-03-10 13:30", tz="UTC")
+    later = then + pd.Timedelta(days=1)
+    key = "KEY_past"
+    window = {"start_date": "2025-02-08T00:00:00Z", "end_date": "2025-03-09T23:59:59Z",
+              "dimensions": "date", "metrics": "cost", "page[size]": 1000}  # fmt: skip
+    answers = []
+    for now in (then, later):
+        with serve(seed=4, days=40, until=now.date(), now=now.isoformat()) as sb:
+            assert any(str(d) <= "2025-03-09" for d in sb.ledger(key).spike_days)
+            auth = {"Authorization": f"Bearer {key}"}
+            answers.append({
+                product: requests.get(sb.base_url + "/usage_reports", headers=auth, timeout=30,
+                                      params={**window, "product": product}).json()["data"]
+                for product in ("messaging", "call-control", "wireless")
+            })  # fmt: skip
+    assert all(len(rows) >= 30 for rows in answers[0].values()), answers[0]
+    assert answers[0] == answers[1]
