@@ -358,6 +358,17 @@ def _date_axis(ax: Axes, periods: pd.DatetimeIndex, freq: str) -> None:
     ax.set_xlabel(_span(periods, freq))
 
 
+def _measure_axis(ax: Axes, which: str, name: str, currency: str | None) -> None:
+    """Label the ``which`` ("x" or "y") axis with the measure: money in ``currency``, or counts."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if currency:
+        axis.set_major_formatter(MoneyFormatter(currency))
+        axis.set_label_text(f"{name} ({currency})")
+    else:
+        axis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
+        axis.set_label_text(name)
+
+
 def _span(periods: pd.DatetimeIndex, freq: str) -> str:
     """What periods starting at ``periods`` cover, for people.
 
@@ -867,12 +878,7 @@ def usage_breakdown(
         ax.bar_label(bars, texts, padding=3, fontsize=8, color="#333333")
         ax.margins(x=0.22)  # room for the labels at the bars' ends
         _tidy(ax, "x")
-        if shown:
-            ax.xaxis.set_major_formatter(MoneyFormatter(shown))
-            ax.set_xlabel(f"{metric_name} ({shown})")
-        else:
-            ax.xaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
-            ax.set_xlabel(metric_name)
+        _measure_axis(ax, "x", metric_name, shown)
         ax.tick_params(axis="y", length=0)
         return shown
 
@@ -891,12 +897,7 @@ def usage_breakdown(
         ax.margins(x=0)
         _tidy(ax)
         shown = unit(table)
-        if shown:
-            ax.yaxis.set_major_formatter(MoneyFormatter(shown))
-            ax.set_ylabel(f"{metric_name} ({shown})")
-        else:
-            ax.yaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
-            ax.set_ylabel(metric_name)
+        _measure_axis(ax, "y", metric_name, shown)
         return shown
 
     default = f"{metric_name} by {_names(dims)}" + (

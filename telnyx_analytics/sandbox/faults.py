@@ -284,15 +284,19 @@ def _bad_meta(body: dict[str, Any], query: Query) -> bool:
     return True
 
 
-def _odd_status(body: dict[str, Any], query: Query) -> bool:
+def _records_with(body: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """The answer's records (``data``: a list of them, or one) that have ``field``."""
     data = body.get("data")
-    changed = False
-    for item in data if isinstance(data, list) else [data]:
-        if isinstance(item, dict) and "status" in item:
-            number = isinstance(item["status"], int)
-            item["status"] = ODD_STATUS_NUMBER if number else ODD_STATUS_WORD
-            changed = True
-    return changed
+    return [item for item in (data if isinstance(data, list) else [data])
+            if isinstance(item, dict) and field in item]  # fmt: skip
+
+
+def _odd_status(body: dict[str, Any], query: Query) -> bool:
+    records = _records_with(body, "status")
+    for item in records:
+        number = isinstance(item["status"], int)
+        item["status"] = ODD_STATUS_NUMBER if number else ODD_STATUS_WORD
+    return bool(records)
 
 
 def _comma_amount(body: dict[str, Any], query: Query) -> bool:
@@ -333,13 +337,10 @@ def _stuck_cursor(body: dict[str, Any], query: Query) -> bool:
 
 
 def _no_id(body: dict[str, Any], query: Query) -> bool:
-    data = body.get("data")
-    changed = False
-    for item in data if isinstance(data, list) else [data]:
-        if isinstance(item, dict) and "id" in item:
-            del item["id"]
-            changed = True
-    return changed
+    records = _records_with(body, "id")
+    for item in records:
+        del item["id"]
+    return bool(records)
 
 
 _REWRITERS = {
