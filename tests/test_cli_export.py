@@ -201,26 +201,36 @@ def test_a_malformed_answer_is_a_failure_not_a_usage_error(
     assert not out.exists()
 
 
+def _interrupt_export(argv: list[str], cwd: Path, env: dict[str, str],
+                      started: Any, timeout: float) -> tuple[int, str, str]:
+    """Run ``telnyx-analytics export *argv`` in a real process, press Ctrl-C once
+    ``started()`` says a request arrived, and return its exit status, stdout and stderr
+    (within ``timeout`` seconds of the signal)."""
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "telnyx_analytics.cli", "export", *argv], cwd=cwd,
+        env={**os.environ, "TELNYX_API_KEY": "KEY_ctrl_c", **env, "PYTHONPATH": path},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not started() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return proc.returncode, stdout, stderr
+
+
 @pytest.mark.slow
 def test_ctrl_c_exits_130_with_one_line(sandbox_factory: Any, tmp_path: Path) -> None:
     # Slow answers: the export is mid-listing when the signal arrives.
     sb = sandbox_factory(seed=6, days=5, latency_ms=400)
     out = tmp_path / "w.parquet"
-    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": path, "TELNYX_API_KEY": "KEY_ctrl_c",
-           "TELNYX_ANALYTICS_CACHE": str(tmp_path / "c.sqlite")}  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "telnyx_analytics.cli", "export", "wdrs", "--start", "-5d",
-         "--out", str(out), "--base-url", sb.base_url, "--no-progress"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not sb.requests and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    code, stdout, stderr = _interrupt_export(
+        ["wdrs", "--start", "-5d", "--out", str(out), "--base-url", sb.base_url, "--no-progress"],
+        tmp_path, {"TELNYX_ANALYTICS_CACHE": str(tmp_path / "c.sqlite")}, lambda: sb.requests,
+        timeout=60)
+    assert code == 130, stderr
     assert stderr == "telnyx-analytics: interrupted; run it again to resume from the cache\n"
     assert stdout == ""
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
@@ -232,18 +242,9 @@ def test_ctrl_c_does_not_wait_for_a_page_in_flight(hostile: Any, tmp_path: Path)
     # The page takes 60 s: after Ctrl-C nothing waits for it, neither the command nor the
     # interpreter's exit (which joins worker threads).
     srv = hostile(lambda req: Answer.json({"data": [], "meta": {}}, delay=60))
-    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": path, "TELNYX_API_KEY": "KEY_ctrl_c"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "telnyx_analytics.cli", "export", "mdrs", *MAY, "--out",
-         str(tmp_path / "m.csv"), "--base-url", srv.base_url, "--no-cache"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not srv.seen and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=20)  # far less than the 60 s the page takes
-    assert proc.returncode == 130
+    # 20 s to exit: far less than the 60 s the page takes.
+    code, _, stderr = _interrupt_export(
+        ["mdrs", *MAY, "--out", str(tmp_path / "m.csv"), "--base-url", srv.base_url,
+         "--no-cache"], tmp_path, {}, lambda: srv.seen, timeout=20)  # fmt: skip
+    assert code == 130
     assert stderr == "telnyx-analytics: interrupted\n"
